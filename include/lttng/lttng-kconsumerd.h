@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * liblttng-kconsumerd: a kernel trace consumer as a library.
+ *
+ * A session daemon hands ring-buffer fds to the consumer over a Unix
+ * socket; the consumer drains them, sub-buffer by sub-buffer, into trace
+ * files.  Everything runs on one event loop in the thread that calls
+ * lttng_kconsumerd_run() (or one of the two 2011 thread entry points).
+ *
+ * Conventions: calls that can fail return 0 (or a byte count) on success
+ * and a negative errno on failure.  The library logs nothing itself; a
+ * program sees what happened through the log handler it installs.
+ * Streams are recognised from their fd: LTTng kernel streams, pipes and
+ * FIFOs (more kinds in later protocol extensions).
+ */
+#ifndef LTTNG_KCONSUMERD_H
+#define LTTNG_KCONSUMERD_H
+
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <urcu/list.h>
+
+#include <lttng/kconsumerd-protocol.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Once the session daemon has gone (or sent STOP), the consumer exits when
+ * every stream has hung up and been drained, or when this many
+ * milliseconds pass with no activity on any stream, whichever comes first.
+ */
+#define LTTNG_KCONSUMERD_POLL_GRACE_PERIOD 2000
+
+struct lttng_kconsumerd_fd_list {
+	struct cds_list_head head;
+};
+
+/*
+ * One stream.  sessiond_fd is its key; the consumer owns consumerd_fd and
+ * out_fd and closes them when the stream ends.  A buffer-ready callback
+ * may read every field and must not change any but out_fd_offset.
+ */
+struct lttng_kconsumerd_fd {
+	struct cds_list_head list;
+	int sessiond_fd;	/* key shared with the session daemon */
+	int consumerd_fd;	/* fd to consume */
+	int out_fd;		/* trace file */
+	off_t out_fd_offset;	/* write position in out_fd */
+	char path_name[PATH_MAX]; /* trace file name */
+	enum lttng_kconsumerd_fd_state state;
+	unsigned long max_sb_size; /* sub-buffer size of the channel */
+	void *mmap_base;	/* read-only mapping (mmap output), or NULL */
+	size_t mmap_len;
+	enum lttng_event_output output; /* splice or mmap */
+};
+
+/*
+ * The consumer context.  Its fields are set up by lttng_kconsumerd_create()
+ * and are read-only for the program; the library keeps more private state
+ * behind it.
+ */
+struct lttng_kconsumerd_local_data {
+	/* called when a stream has data: consume at most one sub-buffer */
+	int (*on_buffer_ready)(struct lttng_kconsumerd_fd *kconsumerd_fd);
+	/* socket to report return codes to the session daemon, or -1 */
+	int kconsumerd_error_socket;
+	/* path of the command socket to listen on */
+	char *kconsumerd_command_sock_path;
+	/* a spare pipe (each stream has its own splice pipe) */
+	int kconsumerd_thread_pipe[2];
+	/* wakes the loop from another thread */
+	int kconsumerd_poll_pipe[2];
+	/* written by lttng_kconsumerd_should_exit(), even from a signal handler */
+	int kconsumerd_should_quit[2];
+};
+
+/*
+ * Create a consumer context: its pipes and its event loop.
+ *
+ * buffer_ready is called from the loop whenever a stream has data.  It
+ * consumes at most one sub-buffer and returns the number of bytes written,
+ * 0 if nothing was ready, or a negative errno, which ends that stream.  For
+ * an LTTng kernel stream it does GET_NEXT_SUBBUF, writes the padded
+ * sub-buffer with lttng_kconsumerd_on_read_subbuffer_mmap() or _splice(),
+ * then PUT_NEXT_SUBBUF.  NULL selects the built-in logic for each stream
+ * kind (recommended).
+ *
+ * Returns the new context, or NULL with errno set.
+ */
+extern struct lttng_kconsumerd_local_data *lttng_kconsumerd_create(
+		int (*buffer_ready)(struct lttng_kconsumerd_fd *kconsumerd_fd));
+
+/*
+ * Close every fd the context owns (streams, trace files, pipes, sockets)
+ * and free it.  Accepts NULL.  Must not be called while the loop runs.
+ */
+extern void lttng_kconsumerd_destroy(struct lttng_kconsumerd_local_data *ctx);
+
+/*
+ * Write len bytes of the current sub-buffer of an mmap-mode LTTng stream
+ * (between GET_NEXT_SUBBUF and PUT_NEXT_SUBBUF) from the mapping to the
+ * trace file.  Returns the number of bytes written (len) or a negative
+ * errno; a short write followed by an error returns the error.
+ */
+extern int lttng_kconsumerd_on_read_subbuffer_mmap(
+		struct lttng_kconsumerd_local_data *ctx,
+		struct lttng_kconsumerd_fd *kconsumerd_fd, unsigned long len);
+
+/*
+ * Splice len bytes of the current sub-buffer of a splice-mode stream to
+ * the trace file through the stream's own pipe.  Returns the number of
+ * bytes spliced (len) or a negative errno.  No byte is left in the pipe.
+ */
+extern int lttng_kconsumerd_on_read_subbuffer_splice(
+		struct lttng_kconsumerd_local_data *ctx,
+		struct lttng_kconsumerd_fd *kconsumerd_fd, unsigned long len);
+
+/*
+ * Send a return code (enum lttcomm_kconsumerd_code) on the error socket.
+ * Returns the number of bytes sent, or -1 when there is no error socket or
+ * sending failed (never raises SIGPIPE).
+ */
+extern int lttng_kconsumerd_send_error(
+		struct lttng_kconsumerd_local_data *ctx, int cmd);
+
+/*
+ * Poll two fds: [0] the should-quit pipe, [1] the command socket.  Returns
+ * -1 on error or when the should-quit pipe is readable (exit), 0 when the
+ * command socket has data.  Kept for programs written against 2011.
+ */
+extern int lttng_kconsumerd_poll_socket(struct pollfd *kconsumerd_sockpoll);
+
+/*
+ * The two 2011 thread entry points; data is the context.  A program may
+ * start both in two threads, as the 2011 daemon did: one of them runs the
+ * whole event loop, the other waits and returns when the loop has
+ * finished.  Each returns NULL.  Calling only one of them also works.
+ */
+extern void *lttng_kconsumerd_thread_poll_fds(void *data);
+extern void *lttng_kconsumerd_thread_receive_fds(void *data);
+
+/*
+ * Ask the loop to drain what is readable and exit.  Async-signal-safe: it
+ * only writes one byte to the should-quit pipe.
+ */
+extern void lttng_kconsumerd_should_exit(
+		struct lttng_kconsumerd_local_data *ctx);
+
+/*
+ * Unlink the command socket the last context bound, if any.  For use at
+ * program exit.
+ */
+extern void lttng_kconsumerd_cleanup(void);
+
+/*
+ * Set the error socket (a connected socket; the context takes ownership
+ * and closes any previous one).
+ */
+extern void lttng_kconsumerd_set_error_sock(
+		struct lttng_kconsumerd_local_data *ctx, int sock);
+
+/*
+ * Set the path of the command socket the loop listens on.  The string is
+ * copied.
+ */
+extern void lttng_kconsumerd_set_command_sock_path(
+		struct lttng_kconsumerd_local_data *ctx, char *sock);
+
+/* ---- Additions to the 2011 interface ---------------------------------- */
+
+/*
+ * Run the whole consumer in the calling thread: listen on the command
+ * socket (or serve the one given with lttng_kconsumerd_set_command_sock()),
+ * send COMMAND_SOCK_READY, serve one session daemon, drain its streams,
+ * and return once the consumer is done (STOP or the session daemon gone,
+ * then every stream drained and hung up or the grace period passed; or
+ * lttng_kconsumerd_should_exit()).  Sends EXIT_SUCCESS or EXIT_FAILURE on
+ * the error socket.  Returns 0, or a negative errno when the loop could
+ * not run (-EBUSY if it is already running).
+ */
+extern int lttng_kconsumerd_run(struct lttng_kconsumerd_local_data *ctx);
+
+/*
+ * Serve an already-connected command socket (one end of a socketpair, or
+ * an inherited socket) instead of listening on a path.  The context takes
+ * ownership of sock.  Returns 0, -EINVAL or -EBADF.
+ */
+extern int lttng_kconsumerd_set_command_sock(
+		struct lttng_kconsumerd_local_data *ctx, int sock);
+
+/*
+ * Resolve relative trace file paths under dir and refuse any path that
+ * escapes it (absolute paths outside it, "..", symlinks).  Without it,
+ * paths are used as given.  Returns 0 or a negative errno (the directory
+ * cannot be opened).
+ */
+extern int lttng_kconsumerd_set_output_dir(
+		struct lttng_kconsumerd_local_data *ctx, const char *dir);
+
+/* Log levels passed to the log handler (syslog's numbers). */
+enum lttng_kconsumerd_log_level {
+	LTTNG_KCONSUMERD_LOG_ERR = 3,
+	LTTNG_KCONSUMERD_LOG_WARNING = 4,
+	LTTNG_KCONSUMERD_LOG_INFO = 6,
+	LTTNG_KCONSUMERD_LOG_DEBUG = 7,
+};
+
+/*
+ * Install a handler for the library's log lines (bad input, stream
+ * errors, lifecycle).  The handler is called from the loop's thread; msg
+ * has no trailing newline.  NULL removes it.
+ */
+extern void lttng_kconsumerd_set_log_handler(
+		struct lttng_kconsumerd_local_data *ctx,
+		void (*handler)(int level, const char *msg, void *priv),
+		void *priv);
+
+/* Counters of one stream, or of the whole consumer. */
+struct lttng_kconsumerd_stats {
+	uint64_t bytes;		/* written to trace files */
+	uint64_t subbufs;	/* sub-buffers (or chunks) consumed */
+	uint64_t errors;	/* read, write and put errors */
+	uint64_t lost_events;	/* events the producer reported lost */
+	uint64_t streams;	/* streams added (for the totals) */
+	uint64_t streams_active; /* streams still open (for the totals) */
+};
+
+/*
+ * Copy the totals of every stream the context has served into *stats.
+ * Safe from any thread, also while the loop runs (counters are read one by
+ * one, not as an atomic snapshot).  Returns 0 or -EINVAL.
+ */
+extern int lttng_kconsumerd_get_stats(struct lttng_kconsumerd_local_data *ctx,
+		struct lttng_kconsumerd_stats *stats);
+
+/*
+ * Copy the counters of the open stream with this key into *stats.  Call
+ * from the loop's thread (a buffer-ready callback) or while the loop is not
+ * running.  Returns 0, -EINVAL, or -ENOENT for an unknown key.
+ */
+extern int lttng_kconsumerd_get_stream_stats(
+		struct lttng_kconsumerd_local_data *ctx, int key,
+		struct lttng_kconsumerd_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LTTNG_KCONSUMERD_H */

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io-priv.h"
+
+/*
+ * The trace file sink: opening trace files safely beneath the output
+ * directory, and keeping the page cache clean behind the writers.
+ *
+ * Opening: with an output directory every lookup is an openat2() with
+ * RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, so absolute paths, ".." that
+ * climbs out and symlinks leading out all fail with EXDEV.  Missing parent
+ * directories are made one component at a time with mkdirat() in a parent
+ * that was itself resolved beneath the output directory.
+ *
+ * Page-cache hygiene, after each written range (a sub-buffer or a chunk):
+ *   - sync_file_range(WRITE) on that range starts its writeback at once;
+ *   - once the ranges written before it add up to a window of
+ *     max(1 MiB, one sub-buffer), that older span is waited on with
+ *     sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER) and dropped with
+ *     POSIX_FADV_DONTNEED.
+ * The wait is the only blocking step of the loop besides the write
+ * itself.  Waiting only on data whose writeback was started at least one
+ * write earlier keeps it short, and doing it once per window rather than
+ * once per (possibly tiny) chunk bounds how often it happens.  Its
+ * duration is added to counters.sync_wait_ns.  Files that do not support
+ * sync_file_range (pipes, sockets, character devices) skip all of this.
+ * At the end of a stream the tail is dropped without waiting.
+ */
+
+#define SINK_FILE_FLAGS		(O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)
+#define SINK_FILE_MODE		0644
+#define SINK_DIR_MODE		0755
+#define SINK_DIR_FLAGS		(O_PATH | O_DIRECTORY | O_CLOEXEC)
+#define SINK_RESOLVE		(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+#define SINK_OPEN_RETRIES	8
+#define SINK_WAIT_FLAGS		(SYNC_FILE_RANGE_WAIT_BEFORE | \
+				 SYNC_FILE_RANGE_WRITE | \
+				 SYNC_FILE_RANGE_WAIT_AFTER)
+
+/* openat2() beneath dirfd, retried when a concurrent rename got in the way. */
+static int sink_openat2(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how;
+	long fd = -1;
+	int i;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = SINK_RESOLVE;
+	for (i = 0; i < SINK_OPEN_RETRIES; i++) {
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+	}
+	return -errno;
+}
+
+/* Open path (beneath dirfd when dirfd >= 0) with flags; fd or -errno. */
+static int sink_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	if (dirfd >= 0)
+		return sink_openat2(dirfd, path, flags, mode);
+	do {
+		fd = open(path, flags, mode);
+	} while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Create the last component of prefix (a directory) in its parent. */
+static int sink_mkdir_in_parent(int dirfd, char *prefix)
+{
+	char *slash = strrchr(prefix, '/');
+	const char *parent = ".", *name = prefix;
+	int pfd, ret = 0;
+
+	if (slash) {
+		*slash = '\0';
+		parent = slash == prefix ? "/" : prefix;
+		name = slash + 1;
+	}
+	pfd = sink_open(dirfd, parent, SINK_DIR_FLAGS, 0);
+	if (pfd >= 0) {
+		if (mkdirat(pfd, name, SINK_DIR_MODE) < 0 && errno != EEXIST)
+			ret = -errno;
+		close(pfd);
+	} else {
+		ret = pfd;
+	}
+	if (slash)
+		*slash = '/';
+	return ret;
+}
+
+/* Make sure the directory prefix exists (and resolves beneath dirfd). */
+static int sink_ensure_dir(int dirfd, char *prefix)
+{
+	int fd, ret;
+
+	fd = sink_open(dirfd, prefix, SINK_DIR_FLAGS, 0);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -ENOENT)
+		return fd;
+	ret = sink_mkdir_in_parent(dirfd, prefix);
+	if (ret < 0)
+		return ret;
+	fd = sink_open(dirfd, prefix, SINK_DIR_FLAGS, 0);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* Create every missing parent directory of path, outermost first. */
+static int sink_make_parents(int dirfd, char *path)
+{
+	size_t i;
+	int ret;
+
+	for (i = 1; path[i] != '\0'; i++) {
+		if (path[i] != '/' || path[i - 1] == '/')
+			continue;
+		path[i] = '\0';
+		ret = sink_ensure_dir(dirfd, path);
+		path[i] = '/';
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int io_sink_open(int dirfd, const char *path, int *out_fd)
+{
+	char buf[PATH_MAX];
+	size_t len;
+	int fd, ret;
+
+	if (!path || !out_fd)
+		return -EINVAL;
+	*out_fd = -1;
+	len = strnlen(path, PATH_MAX);
+	if (len == 0)
+		return -EINVAL;
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	ret = sink_make_parents(dirfd, buf);
+	if (ret < 0)
+		return ret;
+	fd = sink_open(dirfd, path, SINK_FILE_FLAGS, SINK_FILE_MODE);
+	if (fd < 0)
+		return fd;
+	*out_fd = fd;
+	return 0;
+}
+
+/* Re-learn the trace file's properties when the loop gave us another one. */
+void io_sink_track(struct io_stream *s)
+{
+	int fd = s->pub->out_fd;
+
+	if (fd == s->out_fd_seen && s->pub->out_fd_offset >= s->hyg_done)
+		return;
+	s->out_fd_seen = fd;
+	s->out_seekable = lseek(fd, 0, SEEK_CUR) >= 0;
+	s->hyg_off = !s->out_seekable;
+	s->hyg_done = s->pub->out_fd_offset;
+}
+
+static uint64_t sink_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait for the writeback of [off, off + len) to finish, then drop it. */
+static void sink_wait_and_drop(struct io_stream *s, off_t off, off_t len)
+{
+	int fd = s->pub->out_fd;
+	uint64_t t0;
+	int ret;
+
+	t0 = sink_now_ns();
+	ret = sync_file_range(fd, off, len, SINK_WAIT_FLAGS);
+	s->counters.sync_wait_ns += sink_now_ns() - t0;
+	if (ret == 0)
+		posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
+/* The span that is waited on and dropped at once. */
+static off_t sink_window(const struct io_stream *s)
+{
+	unsigned long sb = s->pub->max_sb_size;
+
+	if (sb > IO_MAX_CHUNK)
+		sb = IO_MAX_CHUNK;
+	return (off_t)(sb > IO_HYGIENE_MIN_WINDOW ? sb : IO_HYGIENE_MIN_WINDOW);
+}
+
+/* [start, start + len) was just written: start its writeback, age older data. */
+void io_sink_written(struct io_stream *s, off_t start, size_t len)
+{
+	int fd = s->pub->out_fd;
+
+	if (s->hyg_off || len == 0)
+		return;
+	if (sync_file_range(fd, start, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0) {
+		if (errno == ESPIPE || errno == EINVAL || errno == ENOSYS)
+			s->hyg_off = true;
+		return;
+	}
+	if (start - s->hyg_done < sink_window(s))
+		return;
+	sink_wait_and_drop(s, s->hyg_done, start - s->hyg_done);
+	s->hyg_done = start;
+}
+
+/* The stream ends: drop what is clean of the tail without waiting. */
+void io_sink_release(struct io_stream *s)
+{
+	off_t end = s->pub->out_fd_offset;
+
+	if (s->out_fd_seen < 0 || s->out_fd_seen != s->pub->out_fd)
+		return;
+	if (s->hyg_off || end <= s->hyg_done)
+		return;
+	posix_fadvise(s->pub->out_fd, s->hyg_done, end - s->hyg_done,
+			POSIX_FADV_DONTNEED);
+	s->hyg_done = end;
+}

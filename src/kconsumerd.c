@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kconsumerd: the kernel trace consumer daemon.  Options, logging,
+ * daemonizing and signals around the library's one event loop: connect
+ * the error socket, listen on the command socket, serve one session
+ * daemon until it is done, exit 0 when everything was drained.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lttng/lttng-kconsumerd.h>
+
+#include "kc-config.h"
+
+struct options {
+	const char *cmd_sock;
+	const char *err_sock;
+	const char *output_dir;
+	int daemonize;
+	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
+};
+
+static struct lttng_kconsumerd_local_data *main_ctx;
+static int use_syslog;
+static int log_threshold = LTTNG_KCONSUMERD_LOG_INFO;
+
+/* Print a log line on stderr (or to syslog once daemonized). */
+static void log_line(int level, const char *msg, void *priv)
+{
+	static const char *names[] = { [3] = "error", [4] = "warning",
+				       [6] = "info", [7] = "debug" };
+	struct timespec ts;
+
+	if (level > log_threshold)
+		return;
+	if (use_syslog) {
+		syslog(level, "%s", msg);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "kconsumerd[%d] %lld.%03ld %s: %s\n", (int)getpid(),
+		(long long)ts.tv_sec, ts.tv_nsec / 1000000,
+		level >= 3 && level <= 7 && names[level] ? names[level] : "log",
+		msg);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void logf_(int level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_line(level, buf, NULL);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: kconsumerd [OPTION]...\n"
+"Drain the trace ring buffers a session daemon hands over (fds sent on the\n"
+"command socket) into trace files.\n"
+"\n"
+"  -c, --kconsumerd-cmd-sock PATH  command socket to listen on\n"
+"      --socket-path PATH          the same\n"
+"                                  (default " LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK ")\n"
+"  -e, --kconsumerd-err-sock PATH  error socket of the session daemon to\n"
+"      --error-socket PATH         connect to (default\n"
+"                                  " LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK ")\n"
+"  -o, --output-dir DIR            resolve relative trace paths under DIR and\n"
+"                                  refuse any path that leaves it\n"
+"  -d, --daemonize                 run in the background (logs to syslog)\n"
+"  -q, --quiet                     log errors only\n"
+"  -v, --verbose                   log more (twice: debug)\n"
+"  -V, --version                   print the version and exit\n"
+"  -h, --help                      print this help and exit\n"
+"\n"
+"Exit status: 0 when every stream was drained, 1 on error.\n");
+}
+
+/* Parse the command line; returns -1 to exit with failure, 1 to exit 0. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "kconsumerd-cmd-sock", required_argument, NULL, 'c' },
+		{ "socket-path", required_argument, NULL, 'c' },
+		{ "kconsumerd-err-sock", required_argument, NULL, 'e' },
+		{ "error-socket", required_argument, NULL, 'e' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "daemonize", no_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:e:o:dqvVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->cmd_sock = optarg; break;
+		case 'e': o->err_sock = optarg; break;
+		case 'o': o->output_dir = optarg; break;
+		case 'd': o->daemonize = 1; break;
+		case 'q': o->verbosity = -1; break;
+		case 'v': o->verbosity++; break;
+		case 'V': printf("kconsumerd %s\n", KC_VERSION); return 1;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kconsumerd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect to the session daemon's error socket; -1 if it is not there. */
+static int connect_error_socket(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		logf_(LTTNG_KCONSUMERD_LOG_WARNING, "error socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		logf_(LTTNG_KCONSUMERD_LOG_WARNING,
+		      "cannot connect to the error socket %s: %s (continuing "
+		      "without it)", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void on_signal(int sig)
+{
+	if (main_ctx)
+		lttng_kconsumerd_should_exit(main_ctx);
+}
+
+/* SIGINT/SIGTERM ask the loop to drain and exit; SIGPIPE is ignored. */
+static int setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Configure the context from the options. */
+static int configure(struct lttng_kconsumerd_local_data *ctx, const struct options *o)
+{
+	int ret;
+
+	lttng_kconsumerd_set_log_handler(ctx, log_line, NULL);
+	lttng_kconsumerd_set_command_sock_path(ctx, (char *)o->cmd_sock);
+	if (o->output_dir) {
+		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
+		if (ret) {
+			logf_(LTTNG_KCONSUMERD_LOG_ERR, "output directory %s: %s",
+			      o->output_dir, strerror(-ret));
+			return -1;
+		}
+	}
+	lttng_kconsumerd_set_error_sock(ctx, connect_error_socket(o->err_sock));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {
+		.cmd_sock = LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK,
+		.err_sock = LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK,
+	};
+	int ret = parse_options(argc, argv, &o);
+
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	log_threshold = o.verbosity < 0 ? LTTNG_KCONSUMERD_LOG_ERR :
+		o.verbosity == 0 ? LTTNG_KCONSUMERD_LOG_WARNING :
+		o.verbosity == 1 ? LTTNG_KCONSUMERD_LOG_INFO : LTTNG_KCONSUMERD_LOG_DEBUG;
+	if (o.daemonize) {
+		if (daemon(0, 0) < 0) {
+			perror("kconsumerd: daemon");
+			return EXIT_FAILURE;
+		}
+		openlog("kconsumerd", LOG_PID, LOG_DAEMON);
+		use_syslog = 1;
+	}
+	main_ctx = lttng_kconsumerd_create(NULL);
+	if (!main_ctx) {
+		logf_(LTTNG_KCONSUMERD_LOG_ERR, "cannot create the consumer: %s",
+		      strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (setup_signals() < 0 || configure(main_ctx, &o) < 0) {
+		lttng_kconsumerd_destroy(main_ctx);
+		return EXIT_FAILURE;
+	}
+	ret = lttng_kconsumerd_run(main_ctx);
+	{
+		struct lttng_kconsumerd_local_data *ctx = main_ctx;
+
+		main_ctx = NULL;	/* no signal may reach a freed context */
+		lttng_kconsumerd_destroy(ctx);
+	}
+	lttng_kconsumerd_cleanup();
+	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+}

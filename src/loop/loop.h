@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal interfaces of the event loop side: the context every loop module
+ * shares, and the entry points of the listener, the session daemon peer,
+ * the stream registry and logging.  Nothing here knows how a sub-buffer is
+ * read; that is src/io/.
+ */
+#ifndef KC_LOOP_H
+#define KC_LOOP_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lttng/lttng-kconsumerd.h>
+
+#define KC_EXPORT __attribute__((visibility("default")))
+
+struct event_base;
+struct event;
+struct listener;
+struct sessiond;
+struct streams;
+
+enum kc_run_state {
+	KC_RUN_IDLE,
+	KC_RUN_RUNNING,
+	KC_RUN_DONE,
+};
+
+/* The private context behind the public struct (which comes first). */
+struct kc_ctx {
+	struct lttng_kconsumerd_local_data pub;
+	struct event_base *base;
+	struct event *quit_ev;		/* should-quit pipe readable */
+	struct event *wake_ev;		/* poll pipe readable */
+	struct event *grace_ev;		/* grace period timer */
+	struct listener *listener;
+	struct sessiond *peer;
+	struct streams *streams;
+	int cmd_sock;			/* connected command socket given, or -1 */
+	int outdir_fd;			/* output directory, or -1 */
+	void (*log_fn)(int level, const char *msg, void *priv);
+	void *log_priv;
+	bool stopping;			/* STOP received or peer gone */
+	bool quitting;			/* should_exit: drain and leave */
+	bool failed;			/* a loop-level error: EXIT_FAILURE */
+	uint64_t last_activity_ms;	/* monotonic, last stream activity */
+	struct lttng_kconsumerd_stats totals;
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	enum kc_run_state run_state;
+};
+
+static inline struct kc_ctx *kc_ctx_of(struct lttng_kconsumerd_local_data *pub)
+{
+	return (struct kc_ctx *)pub;
+}
+
+/* log.c */
+void kc_log(struct kc_ctx *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define kc_err(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_ERR, __VA_ARGS__)
+#define kc_warn(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_WARNING, __VA_ARGS__)
+#define kc_info(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_INFO, __VA_ARGS__)
+#define kc_debug(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_DEBUG, __VA_ARGS__)
+uint64_t kc_now_ms(void);
+
+/* ctx.c */
+void ctx_activity(struct kc_ctx *ctx);
+void ctx_begin_stop(struct kc_ctx *ctx, const char *why);
+void ctx_check_done(struct kc_ctx *ctx);
+void ctx_peer_lost(struct kc_ctx *ctx);
+int ctx_send_code(struct kc_ctx *ctx, int code);
+
+/* listener.c */
+int listener_create(struct kc_ctx *ctx, const char *path, struct listener **out);
+void listener_destroy(struct listener *l);
+void listener_forget_path(void);
+void listener_unlink_bound(void);
+
+/* sessiond.c */
+int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out);
+void sessiond_destroy(struct sessiond *p);
+
+/* streams.c */
+int streams_create(struct kc_ctx *ctx, struct streams **out);
+void streams_destroy(struct streams *st);
+int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *msg,
+		int *fds, int nfds);
+int streams_update(struct streams *st, int key, uint32_t state);
+size_t streams_count(const struct streams *st);
+void streams_drain_all(struct streams *st);
+struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
+int streams_stats(struct streams *st, int key,
+		struct lttng_kconsumerd_stats *out);
+ssize_t streams_write_mmap(struct lttng_kconsumerd_fd *fd, unsigned long len);
+ssize_t streams_write_splice(struct lttng_kconsumerd_fd *fd, unsigned long len);
+
+#endif /* KC_LOOP_H */

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The stream registry and lifecycle: key → stream (a liburcu hlist hash),
+ * the public list, and one epoll set of our own, watched by libevent, in
+ * which every ACTIVE stream waits for EPOLLIN or EPOLLPRI (a full LTTng
+ * buffer raises POLLPRI alone, which libevent's EV_READ would miss).
+ *
+ * Each wake-up serves at most STREAMS_EPOLL_BATCH ready streams and at
+ * most STREAM_BUDGET sub-buffers of each, then returns to libevent: a hot
+ * stream cannot starve the others or the command socket, and the cost of
+ * a wake-up depends on the ready streams only, never on the idle ones.
+ *
+ * Hang-up: consume until a pass reads nothing, then write what the source
+ * still holds (io_flush_final) and close.  An I/O error ends that stream
+ * only, with a code on the error socket.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <urcu/hlist.h>
+
+#include "io.h"
+#include "loop.h"
+
+#define STREAMS_BUCKETS 4096		/* power of two */
+#define STREAMS_MAX 100000		/* streams one consumer accepts */
+#define STREAMS_EPOLL_BATCH 256		/* ready streams per wake-up */
+#define STREAM_BUDGET 16		/* sub-buffers per stream per wake-up */
+#define STREAM_DRAIN_MAX 65536		/* sub-buffers drained at the end */
+#define STREAMS_DRAIN_MS 5000		/* bound on draining at exit */
+#define STREAM_MAGIC 0x6b637374u
+
+struct stream {
+	struct lttng_kconsumerd_fd pub;	/* first: callbacks get &pub */
+	uint32_t magic;
+	struct cds_hlist_node hnode;
+	struct streams *st;
+	struct io_stream *io;
+	enum io_kind kind;
+	bool polled;			/* in the epoll set */
+	struct io_counters seen;	/* counters already added to totals */
+};
+
+struct streams {
+	struct kc_ctx *ctx;
+	int epfd;
+	struct event *ev;
+	struct lttng_kconsumerd_fd_list list;
+	struct cds_hlist_head buckets[STREAMS_BUCKETS];
+	size_t count;
+};
+
+/* The stream behind a public fd struct, or NULL if it is not one of ours. */
+static struct stream *stream_of(struct lttng_kconsumerd_fd *fd)
+{
+	struct stream *s = (struct stream *)fd;
+
+	return s && s->magic == STREAM_MAGIC ? s : NULL;
+}
+
+static struct cds_hlist_head *streams_bucket(struct streams *st, int key)
+{
+	uint32_t h = (uint32_t)key * 2654435761u;
+
+	return &st->buckets[h >> 20 & (STREAMS_BUCKETS - 1)];
+}
+
+static struct stream *streams_find(struct streams *st, int key)
+{
+	struct stream *s;
+
+	cds_hlist_for_each_entry_2(s, streams_bucket(st, key), hnode) {
+		if (s->pub.sessiond_fd == key)
+			return s;
+	}
+	return NULL;
+}
+
+/* Relaxed add to a total (read by other threads through get_stats). */
+static void total_add(uint64_t *p, uint64_t v)
+{
+	if (v)
+		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+
+/* Move what the stream's counters gained since last time into the totals. */
+static void stream_account(struct stream *s)
+{
+	struct lttng_kconsumerd_stats *t = &s->st->ctx->totals;
+	const struct io_counters *c = io_stream_counters(s->io);
+
+	total_add(&t->bytes, c->bytes - s->seen.bytes);
+	total_add(&t->subbufs, c->subbufs - s->seen.subbufs);
+	total_add(&t->errors, c->errors - s->seen.errors);
+	total_add(&t->lost_events, c->lost_events - s->seen.lost_events);
+	s->seen = *c;
+}
+
+/* Start or stop waiting on the stream's fd. */
+static int stream_set_polled(struct stream *s, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.ptr = s };
+	int fd = io_stream_poll_fd(s->io);
+
+	if (s->polled == on)
+		return 0;
+	if (epoll_ctl(s->st->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
+		      &ev) < 0 && on)
+		return -errno;
+	s->polled = on;
+	return 0;
+}
+
+/* The single teardown path of a stream: every fd, list and counter. */
+static void stream_close(struct stream *s)
+{
+	struct streams *st = s->st;
+
+	stream_set_polled(s, false);
+	if (s->io)
+		stream_account(s);
+	cds_hlist_del(&s->hnode);
+	cds_list_del(&s->pub.list);
+	io_stream_destroy(s->io);
+	close(s->pub.consumerd_fd);
+	if (s->pub.out_fd >= 0)
+		close(s->pub.out_fd);
+	s->magic = 0;
+	free(s);
+	st->count--;
+	__atomic_store_n(&st->ctx->totals.streams_active, st->count,
+			 __ATOMIC_RELAXED);
+	ctx_check_done(st->ctx);
+}
+
+/* The error-socket code for an error that ended a stream. */
+static int stream_error_code(int err)
+{
+	switch (err) {
+	case -EBADF:
+		return KCONSUMERD_SPLICE_EBADF;
+	case -EINVAL:
+		return KCONSUMERD_SPLICE_EINVAL;
+	case -ENOMEM:
+		return KCONSUMERD_SPLICE_ENOMEM;
+	case -ESPIPE:
+		return KCONSUMERD_SPLICE_ESPIPE;
+	default:
+		return KCONSUMERD_OUTFD_ERROR;
+	}
+}
+
+/* An I/O error ends this stream (and only this one). */
+static void stream_fail(struct stream *s, int err)
+{
+	struct kc_ctx *ctx = s->st->ctx;
+
+	kc_err(ctx, "stream %d (%s): %s: stream ended after %llu bytes",
+	       s->pub.sessiond_fd, s->pub.path_name, strerror(-err),
+	       (unsigned long long)io_stream_counters(s->io)->bytes);
+	total_add(&ctx->totals.errors, 1);
+	ctx_send_code(ctx, stream_error_code(err));
+	stream_close(s);
+}
+
+/* Consume at most one sub-buffer: >0 bytes, 0 nothing ready, -errno. */
+static ssize_t stream_consume(struct stream *s)
+{
+	int (*cb)(struct lttng_kconsumerd_fd *) = s->st->ctx->pub.on_buffer_ready;
+	ssize_t r = cb ? cb(&s->pub) : io_consume_one(s->io);
+
+	stream_account(s);
+	return r;
+}
+
+/* Write what the source still holds, then close (or fail) the stream. */
+static void stream_finish(struct stream *s, const char *why)
+{
+	ssize_t r = io_flush_final(s->io);
+
+	if (r < 0) {
+		stream_fail(s, (int)r);
+		return;
+	}
+	stream_account(s);
+	kc_debug(s->st->ctx, "stream %d (%s) %s: %llu bytes", s->pub.sessiond_fd,
+		 s->pub.path_name, why,
+		 (unsigned long long)io_stream_counters(s->io)->bytes);
+	stream_close(s);
+}
+
+/* Consume until empty (at most max sub-buffers), then finish the stream. */
+static void stream_drain(struct stream *s, long max, const char *why)
+{
+	for (long i = 0; i < max; i++) {
+		ssize_t r = stream_consume(s);
+
+		if (r < 0) {
+			stream_fail(s, (int)r);
+			return;
+		}
+		if (r == 0)
+			break;
+	}
+	stream_finish(s, why);
+}
+
+/* One ready stream: consume within the budget, end it on hang-up. */
+static void stream_service(struct stream *s, uint32_t events)
+{
+	struct kc_ctx *ctx = s->st->ctx;
+	int i;
+
+	if ((events & EPOLLERR) && !(events & (EPOLLIN | EPOLLPRI))) {
+		kc_err(ctx, "stream %d (%s): poll error: stream ended",
+		       s->pub.sessiond_fd, s->pub.path_name);
+		ctx_send_code(ctx, KCONSUMERD_POLL_ERROR);
+		stream_close(s);
+		return;
+	}
+	for (i = 0; i < STREAM_BUDGET; i++) {
+		ssize_t r = stream_consume(s);
+
+		if (r < 0) {
+			stream_fail(s, (int)r);
+			return;
+		}
+		if (r == 0)
+			break;
+	}
+	if (i > 0)
+		ctx_activity(ctx);
+	if (i < STREAM_BUDGET &&
+	    ((events & EPOLLHUP) || io_stream_at_eof(s->io)))
+		stream_finish(s, "hung up");
+}
+
+/* The epoll set is readable: serve a batch of ready streams. */
+static void streams_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct streams *st = arg;
+	struct epoll_event evs[STREAMS_EPOLL_BATCH];
+	int n;
+
+	do {
+		n = epoll_wait(st->epfd, evs, STREAMS_EPOLL_BATCH, 0);
+	} while (n < 0 && errno == EINTR);
+	for (int i = 0; i < n; i++)
+		stream_service(evs[i].data.ptr, evs[i].events);
+}
+
+int streams_create(struct kc_ctx *ctx, struct streams **out)
+{
+	struct streams *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->ctx = ctx;
+	CDS_INIT_LIST_HEAD(&st->list.head);
+	st->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (st->epfd < 0) {
+		int ret = -errno;
+
+		free(st);
+		return ret;
+	}
+	st->ev = event_new(ctx->base, st->epfd, EV_READ | EV_PERSIST,
+			   streams_ready_cb, st);
+	if (!st->ev || event_add(st->ev, NULL) < 0) {
+		streams_destroy(st);
+		return -ENOMEM;
+	}
+	*out = st;
+	return 0;
+}
+
+/* Close every stream (without draining) and free the registry. */
+void streams_destroy(struct streams *st)
+{
+	struct stream *s, *tmp;
+
+	if (!st)
+		return;
+	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list)
+		stream_close(s);
+	if (st->ev)
+		event_free(st->ev);
+	close(st->epfd);
+	free(st);
+}
+
+/* Check the fields of an ADD_STREAM message; NULL if fine, else why not. */
+static const char *streams_check_msg(const struct lttcomm_kconsumerd_msg *m,
+		int nfds)
+{
+	if (nfds < 1)
+		return "no fd";
+	if (!memchr(m->path_name, '\0', sizeof(m->path_name)))
+		return "path is not NUL-terminated";
+	if (!m->path_name[0])
+		return "empty path";
+	if (m->output != LTTNG_EVENT_SPLICE && m->output != LTTNG_EVENT_MMAP)
+		return "unknown output mode";
+	if (m->state != ACTIVE_FD && m->state != PAUSE_FD)
+		return "state must be ACTIVE or PAUSE";
+	if (m->max_sb_size == 0)
+		return "zero sub-buffer size";
+	return NULL;
+}
+
+/* Refuse an ADD_STREAM: log, tell the session daemon, close its fds. */
+static int streams_refuse(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
+		int *fds, int nfds, int code, const char *why)
+{
+	kc_warn(st->ctx, "ADD_STREAM key %d (%.*s): %s: refused", m->fd, 256,
+		m->path_name, why);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	ctx_send_code(st->ctx, code);
+	return -EINVAL;
+}
+
+/* A new stream struct for a checked message (fds not yet owned). */
+static struct stream *stream_new(struct streams *st,
+		const struct lttcomm_kconsumerd_msg *m, int fd, enum io_kind kind)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->magic = STREAM_MAGIC;
+	s->st = st;
+	s->kind = kind;
+	s->pub.sessiond_fd = m->fd;
+	s->pub.consumerd_fd = fd;
+	s->pub.out_fd = -1;
+	s->pub.state = (enum lttng_kconsumerd_fd_state)m->state;
+	s->pub.max_sb_size = m->max_sb_size;
+	s->pub.output = (enum lttng_event_output)m->output;
+	strcpy(s->pub.path_name, m->path_name);
+	return s;
+}
+
+/* Set up I/O and the trace file of a new stream; -errno and a code. */
+static int stream_open(struct stream *s, int *code, const char **why)
+{
+	int ret = io_stream_create(&s->pub, s->kind, &s->io);
+
+	if (ret) {
+		*code = KCONSUMERD_ERROR_RECV_FD;
+		*why = "stream set-up failed (output mode or sub-buffer size?)";
+		return ret;
+	}
+	ret = io_sink_open(s->st->ctx->outdir_fd, s->pub.path_name,
+			   &s->pub.out_fd);
+	if (ret) {
+		*code = KCONSUMERD_OUTFD_ERROR;
+		*why = ret == -EXDEV ? "path escapes the output directory" :
+					"cannot open the trace file";
+	}
+	return ret;
+}
+
+/* Put a set-up stream in the registry and start waiting on it. */
+static int stream_insert(struct streams *st, struct stream *s)
+{
+	if (s->pub.state == ACTIVE_FD) {
+		int ret = stream_set_polled(s, true);
+
+		if (ret)
+			return ret;
+	}
+	cds_hlist_add_head(&s->hnode, streams_bucket(st, s->pub.sessiond_fd));
+	cds_list_add_tail(&s->pub.list, &st->list.head);
+	st->count++;
+	total_add(&st->ctx->totals.streams, 1);
+	__atomic_store_n(&st->ctx->totals.streams_active, st->count,
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* ADD_STREAM: takes ownership of fds whatever happens. */
+int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
+		int *fds, int nfds)
+{
+	const char *why = streams_check_msg(m, nfds);
+	int code = KCONSUMERD_ERROR_RECV_FD, ret;
+	enum io_kind kind;
+	struct stream *s;
+
+	if (why)
+		return streams_refuse(st, m, fds, nfds, code, why);
+	if (streams_find(st, m->fd)) {
+		kc_info(st->ctx, "ADD_STREAM key %d: already known, duplicate "
+			"ignored", m->fd);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return 0;
+	}
+	if (st->count >= STREAMS_MAX)
+		return streams_refuse(st, m, fds, nfds, code, "too many streams");
+	ret = io_detect_kind(fds[0], &kind);
+	if (ret)
+		return streams_refuse(st, m, fds, nfds, code, ret == -EBADF ?
+				      "bad fd" : "fd is not a stream we can consume");
+	if (nfds != (kind == IO_KIND_SHM ? 2 : 1))
+		return streams_refuse(st, m, fds, nfds, code, "wrong number of fds");
+	s = stream_new(st, m, fds[0], kind);
+	if (!s)
+		return streams_refuse(st, m, fds, nfds, code, "out of memory");
+	ret = stream_open(s, &code, &why);
+	if (!ret && (ret = stream_insert(st, s)) != 0)
+		why = "cannot poll the stream fd";
+	if (ret) {
+		io_stream_destroy(s->io);
+		if (s->pub.out_fd >= 0)
+			close(s->pub.out_fd);
+		free(s);
+		return streams_refuse(st, m, fds, nfds, code, why);
+	}
+	kc_info(st->ctx, "stream %d added: %s, %s, sub-buffer %lu, -> %s",
+		m->fd, io_kind_name(kind), m->output == LTTNG_EVENT_MMAP ?
+		"mmap" : "splice", m->max_sb_size, m->path_name);
+	return 0;
+}
+
+/* UPDATE_STREAM: ACTIVE resumes, PAUSE stops polling, DELETE drains. */
+int streams_update(struct streams *st, int key, uint32_t state)
+{
+	struct stream *s = streams_find(st, key);
+	int ret = 0;
+
+	if (!s || state > DELETE_FD) {
+		kc_warn(st->ctx, "UPDATE_STREAM key %d state %u: %s: ignored",
+			key, state, s ? "unknown state" : "unknown key");
+		ctx_send_code(st->ctx, KCONSUMERD_ERROR_RECV_FD);
+		return -EINVAL;
+	}
+	if (state == DELETE_FD) {
+		stream_drain(s, STREAM_DRAIN_MAX, "deleted");
+		return 0;
+	}
+	ret = stream_set_polled(s, state == ACTIVE_FD);
+	if (ret) {
+		stream_fail(s, ret);
+		return ret;
+	}
+	s->pub.state = (enum lttng_kconsumerd_fd_state)state;
+	kc_debug(st->ctx, "stream %d %s", key, state == ACTIVE_FD ?
+		 "resumed" : "paused");
+	return 0;
+}
+
+size_t streams_count(const struct streams *st)
+{
+	return st ? st->count : 0;
+}
+
+/* Exit: drain every stream (paused ones too) within a time bound; close all. */
+void streams_drain_all(struct streams *st)
+{
+	uint64_t deadline = kc_now_ms() + STREAMS_DRAIN_MS;
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list) {
+		if (kc_now_ms() < deadline) {
+			stream_drain(s, STREAM_DRAIN_MAX, "drained at exit");
+		} else {
+			kc_warn(st->ctx, "stream %d: no time left to drain it",
+				s->pub.sessiond_fd);
+			stream_close(s);
+		}
+	}
+}
+
+struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)
+{
+	struct stream *s = st ? streams_find(st, key) : NULL;
+
+	return s ? &s->pub : NULL;
+}
+
+int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *out)
+{
+	struct stream *s = st ? streams_find(st, key) : NULL;
+	const struct io_counters *c;
+
+	if (!s)
+		return -ENOENT;
+	c = io_stream_counters(s->io);
+	*out = (struct lttng_kconsumerd_stats) {
+		.bytes = c->bytes, .subbufs = c->subbufs, .errors = c->errors,
+		.lost_events = c->lost_events, .streams = 1, .streams_active = 1,
+	};
+	return 0;
+}
+
+ssize_t streams_write_mmap(struct lttng_kconsumerd_fd *fd, unsigned long len)
+{
+	struct stream *s = stream_of(fd);
+
+	return s ? io_write_mmap(s->io, len) : -EINVAL;
+}
+
+ssize_t streams_write_splice(struct lttng_kconsumerd_fd *fd, unsigned long len)
+{
+	struct stream *s = stream_of(fd);
+
+	return s ? io_write_splice(s->io, len) : -EINVAL;
+}

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kconsumerd binary end to end, on private socket paths: options,
+ * start-up order (COMMAND_SOCK_READY before the command socket is used),
+ * socket mode and peer checks, a full session with patterned streams,
+ * SIGTERM draining, a write error that ends one stream only, a stale and a
+ * live socket file, and fd exhaustion under a low RLIMIT_NOFILE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define SB (64 * 1024)
+
+struct daemon {
+	char dir[PATH_MAX];
+	char cmd[PATH_MAX + 8];
+	char err[PATH_MAX + 8];
+	char out[PATH_MAX + 8];
+	char log[PATH_MAX + 8];
+	struct ksession *ks;
+	pid_t pid;
+};
+
+static const char *consumer_exe(void)
+{
+	const char *exe = getenv("KC_CONSUMERD");
+
+	return exe && *exe ? exe : "kconsumerd";
+}
+
+/* Spawn kconsumerd with extra args; do not wait for anything. */
+static void daemon_spawn(struct daemon *d, const char *extra)
+{
+	char *argv[12];
+	int n = 0, logfd;
+
+	argv[n++] = "kconsumerd";
+	argv[n++] = "-c";
+	argv[n++] = d->cmd;
+	argv[n++] = "-e";
+	argv[n++] = d->err;
+	argv[n++] = "-o";
+	argv[n++] = d->out;
+	argv[n++] = "-v";
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n] = NULL;
+	logfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	assert_true(logfd >= 0);
+	assert_int_equal(ksession_spawn(consumer_exe(), argv, logfd, &d->pid), 0);
+	close(logfd);
+}
+
+/* Start a daemon and connect to it as its session daemon. */
+static void daemon_start(struct daemon *d, const char *extra)
+{
+	int code = 0;
+
+	memset(d, 0, sizeof(*d));
+	harness_tmpdir(d->dir);
+	snprintf(d->cmd, sizeof(d->cmd), "%s/cmd", d->dir);
+	snprintf(d->err, sizeof(d->err), "%s/err", d->dir);
+	snprintf(d->out, sizeof(d->out), "%s/out", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+	assert_int_equal(mkdir(d->out, 0755), 0);
+	assert_int_equal(ksession_new(&d->ks), 0);
+	assert_int_equal(ksession_err_listen(d->ks, d->err), 0);
+	daemon_spawn(d, extra);
+	assert_int_equal(ksession_wait_code(d->ks, 10000, &code), 0);
+	assert_int_equal(code, KCONSUMERD_COMMAND_SOCK_READY);
+	assert_int_equal(ksession_cmd_connect(d->ks, d->cmd), 0);
+}
+
+/* Wait for the daemon's exit: EXIT_SUCCESS on the error socket, status 0. */
+static void daemon_finish(struct daemon *d)
+{
+	int status = -1;
+
+	assert_int_equal(ksession_expect_code(d->ks, KCONSUMERD_EXIT_SUCCESS,
+					      10000, NULL), 0);
+	assert_int_equal(ksession_wait(d->pid, 10000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* the command socket file is removed at exit */
+	assert_true(access(d->cmd, F_OK) < 0);
+}
+
+static void daemon_cleanup(struct daemon *d)
+{
+	if (getenv("KC_TEST_VERBOSE")) {
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "cat %s >&2", d->log);
+		if (system(cmd) < 0)
+			perror("system");
+	}
+	ksession_free(d->ks);
+	harness_rmtree(d->dir);
+}
+
+/* Add a pipe stream; returns the write end. */
+static int daemon_add_pipe(struct daemon *d, int key, const char *path)
+{
+	struct ksession_stream st;
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	ksession_stream_init(&st, p[0], path, SB);
+	st.key = key;
+	assert_int_equal(ksession_add_stream(d->ks, &st), 0);
+	close(p[0]);
+	return p[1];
+}
+
+static int run_status(const char *arg, char *out, size_t outlen)
+{
+	char *argv[] = { "kconsumerd", (char *)arg, NULL };
+	int p[2], status = -1;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(ksession_spawn(consumer_exe(), argv, p[1], &pid), 0);
+	close(p[1]);
+	n = read(p[0], out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	assert_int_equal(ksession_wait(pid, 5000, &status, NULL), 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_options(void **state)
+{
+	char out[4096];
+
+	assert_int_equal(run_status("--help", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "--kconsumerd-cmd-sock"));
+	assert_non_null(strstr(out, "--output-dir"));
+	assert_int_equal(run_status("-V", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "kconsumerd "));
+	assert_int_equal(run_status("--no-such-option", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "Usage"));
+}
+
+static void test_full_session(void **state)
+{
+	enum { N = 8, LEN = 3 * 1024 * 1024 + 17 };
+	struct daemon d;
+	struct stat st;
+	char path[PATH_MAX * 2];
+	int w[N];
+
+	daemon_start(&d, NULL);
+	assert_int_equal(stat(d.cmd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "kernel/chan_%d", i);
+		w[i] = daemon_add_pipe(&d, 200 + i, path);
+	}
+	for (int i = 0; i < N; i++) {
+		harness_write_range(w[i], 200 + i, 0, LEN);
+		close(w[i]);
+	}
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "%s/kernel/chan_%d", d.out, i);
+		harness_verify(path, 200 + i, LEN);
+	}
+	daemon_cleanup(&d);
+}
+
+/* A second client is refused while one is served. */
+static void test_second_client_refused(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct daemon d;
+	char c;
+	int fd, w;
+
+	daemon_start(&d, NULL);
+	w = daemon_add_pipe(&d, 1, "one");
+	strcpy(sun.sun_path, d.cmd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(read(fd, &c, 1), 0);	/* closed by the daemon */
+	close(fd);
+	harness_write_range(w, 1, 0, 4096);
+	close(w);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	{
+		char path[PATH_MAX * 2];
+
+		snprintf(path, sizeof(path), "%s/one", d.out);
+		harness_verify(path, 1, 4096);
+	}
+	daemon_cleanup(&d);
+}
+
+/* SIGTERM: drain what every stream holds (paused ones too), exit 0. */
+static void test_sigterm_drains(void **state)
+{
+	struct daemon d;
+	char path[PATH_MAX * 2];
+	int w1, w2;
+
+	daemon_start(&d, NULL);
+	w1 = daemon_add_pipe(&d, 1, "a");
+	w2 = daemon_add_pipe(&d, 2, "b");
+	assert_int_equal(ksession_update_stream(d.ks, 2, PAUSE_FD, -1), 0);
+	harness_write_range(w1, 1, 0, 40000);
+	harness_write_range(w2, 2, 0, 40000);
+	usleep(200000);
+	kill(d.pid, SIGTERM);
+	daemon_finish(&d);
+	snprintf(path, sizeof(path), "%s/a", d.out);
+	harness_verify(path, 1, 40000);
+	snprintf(path, sizeof(path), "%s/b", d.out);
+	harness_verify(path, 2, 40000);
+	close(w1);
+	close(w2);
+	daemon_cleanup(&d);
+}
+
+/* A full file system ends one stream with OUTFD_ERROR; the other goes on. */
+static void test_enospc_ends_one_stream(void **state)
+{
+	struct daemon d;
+	char small[PATH_MAX * 2], path[PATH_MAX * 2];
+	int w1, w2, code = 0;
+
+	if (geteuid() != 0) {
+		print_message("skipped: needs root to mount a small tmpfs\n");
+		skip();
+	}
+	daemon_start(&d, NULL);
+	snprintf(small, sizeof(small), "%s/out/small", d.dir);
+	assert_int_equal(mkdir(small, 0755), 0);
+	assert_int_equal(mount("kc-test", small, "tmpfs", 0, "size=256k"), 0);
+	w1 = daemon_add_pipe(&d, 1, "small/full");
+	w2 = daemon_add_pipe(&d, 2, "ok");
+	harness_write_range(w2, 2, 0, 100000);
+	{
+		/* more than fits: the consumer fails the stream, closing its pipe */
+		int fl = fcntl(w1, F_GETFL);
+		struct ksession_pattern pat;
+		static char buf[65536];
+
+		fcntl(w1, F_SETFL, fl | O_NONBLOCK);
+		ksession_pattern_init(&pat, 1);
+		for (int i = 0; i < 64 && !harness_pipe_reader_closed(w1); i++) {
+			ksession_pattern_fill(&pat, buf, sizeof(buf));
+			if (write(w1, buf, sizeof(buf)) < 0 && errno != EAGAIN)
+				break;
+			usleep(10000);
+		}
+	}
+	assert_int_equal(ksession_wait_code(d.ks, 5000, &code), 0);
+	assert_int_equal(code, KCONSUMERD_OUTFD_ERROR);
+	harness_write_range(w2, 2, 100000, 200000);
+	close(w1);
+	close(w2);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	snprintf(path, sizeof(path), "%s/ok", d.out);
+	harness_verify(path, 2, 200000);
+	umount2(small, MNT_DETACH);
+	daemon_cleanup(&d);
+}
+
+/* A live socket path makes a second daemon refuse to start. */
+static void test_live_socket_not_stolen(void **state)
+{
+	struct daemon d, d2;
+	int status = -1;
+
+	daemon_start(&d, NULL);
+	memcpy(&d2, &d, sizeof(d2));
+	snprintf(d2.log, sizeof(d2.log), "%s/log2", d.dir);
+	snprintf(d2.err, sizeof(d2.err), "%s/none", d.dir);
+	daemon_spawn(&d2, NULL);
+	assert_int_equal(ksession_wait(d2.pid, 5000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_int_equal(access(d.cmd, F_OK), 0);	/* still there */
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	daemon_cleanup(&d);
+}
+
+/* Stale socket at the very path: the daemon replaces it and serves. */
+static void test_stale_socket_replaced(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct daemon d;
+	int fd, code = 0;
+
+	memset(&d, 0, sizeof(d));
+	harness_tmpdir(d.dir);
+	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
+	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
+	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
+	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
+	assert_int_equal(mkdir(d.out, 0755), 0);
+	strcpy(sun.sun_path, d.cmd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);		/* nobody listens: stale */
+	assert_int_equal(ksession_new(&d.ks), 0);
+	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
+	daemon_spawn(&d, NULL);
+	assert_int_equal(ksession_wait_code(d.ks, 10000, &code), 0);
+	assert_int_equal(code, KCONSUMERD_COMMAND_SOCK_READY);
+	assert_int_equal(ksession_cmd_connect(d.ks, d.cmd), 0);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	daemon_cleanup(&d);
+}
+
+/* A peer with another uid is refused (SO_PEERCRED); the real one is served. */
+static void test_peer_uid_refused(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct daemon d;
+	int status = -1;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		print_message("skipped: needs root to connect as another uid\n");
+		skip();
+	}
+	daemon_start(&d, NULL);
+	assert_int_equal(chmod(d.dir, 0755), 0);
+	strcpy(sun.sun_path, d.cmd);
+	pid = fork();
+	if (pid == 0) {
+		/* group root passes the 0660 mode; uid nobody must still fail */
+		char c;
+		int fd;
+
+		if (setgroups(0, NULL) < 0 || setgid(0) < 0 || setuid(65534) < 0)
+			_exit(2);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+			_exit(3);
+		_exit(read(fd, &c, 1) == 0 ? 0 : 4);	/* closed on us */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	daemon_cleanup(&d);
+}
+
+/* Under a low RLIMIT_NOFILE some streams are refused; the daemon goes on. */
+static void test_low_fd_limit(void **state)
+{
+	enum { N = 40 };
+	struct rlimit old, low = { .rlim_cur = 32, .rlim_max = 32 };
+	struct daemon d;
+	char path[PATH_MAX * 2];
+	int w[N], code, refused = 0, good = 0;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	memset(&d, 0, sizeof(d));
+	daemon_start(&d, NULL);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "s%d", i);
+		w[i] = daemon_add_pipe(&d, i, path);
+	}
+	while (ksession_wait_code(d.ks, 300, &code) == 0)
+		refused++;
+	assert_true(refused > 0);
+	for (int i = 0; i < N; i++) {
+		if (harness_pipe_reader_closed(w[i])) {
+			close(w[i]);
+			w[i] = -1;
+			continue;
+		}
+		harness_write_range(w[i], (uint64_t)i, 0, 10000);
+		close(w[i]);
+		good++;
+	}
+	assert_int_equal(good + refused, N);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	for (int i = 0; i < N; i++) {
+		if (w[i] == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s/s%d", d.out, i);
+		harness_verify(path, (uint64_t)i, 10000);
+	}
+	daemon_cleanup(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_full_session),
+		cmocka_unit_test(test_second_client_refused),
+		cmocka_unit_test(test_sigterm_drains),
+		cmocka_unit_test(test_enospc_ends_one_stream),
+		cmocka_unit_test(test_live_socket_not_stolen),
+		cmocka_unit_test(test_stale_socket_replaced),
+		cmocka_unit_test(test_peer_uid_refused),
+		cmocka_unit_test(test_low_fd_limit),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
