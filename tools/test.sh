@@ -25,4 +25,20 @@ run_suite build || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
+# one closing line over both runs, counted per test binary
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+n = {"passed": 0, "failed": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        n["failed"] += 1
+        continue
+    for line in lines:
+        r = json.loads(line).get("result")
+        key = "passed" if r == "OK" else "skipped" if r == "SKIP" else "failed"
+        n[key] += 1
+print(f"tests: {n['passed']} passed, {n['failed']} failed, {n['skipped']} skipped")
+PY
 exit $status

@@ -137,13 +137,18 @@ static int run_status(const char *arg, char *out, size_t outlen)
 	char *argv[] = { "kconsumerd", (char *)arg, NULL };
 	int p[2], status = -1;
 	pid_t pid;
-	ssize_t n;
+	ssize_t n = 0;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(ksession_spawn(consumer_exe(), argv, p[1], &pid), 0);
 	close(p[1]);
-	n = read(p[0], out, outlen - 1);
-	out[n > 0 ? n : 0] = '\0';
+	for (size_t got = 0;; got += (size_t)n) {
+		n = read(p[0], out + got, outlen - 1 - got);
+		if (n <= 0) {
+			out[got] = '\0';
+			break;
+		}
+	}
 	close(p[0]);
 	assert_int_equal(ksession_wait(pid, 5000, &status, NULL), 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
