@@ -48,7 +48,8 @@ struct io_stream {
 	struct io_counters counters;
 
 	/* trace file state, re-learnt when pub->out_fd changes */
-	int out_fd_seen;	/* the out_fd the fields below describe */
+	int out_fd_seen;	/* the out_fd the fields below describe,
+				   INT_MIN before the first write */
 	bool out_seekable;	/* pwrite/splice at an explicit offset */
 	bool hyg_off;		/* the file does not support sync_file_range */
 	off_t hyg_done;		/* below this: written back and dropped */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -30,6 +31,7 @@ const char *io_kind_name(enum io_kind kind)
 	return "unknown";
 }
 
+/* LTTng first (its fd is an anonymous inode), then pipes and FIFOs. */
 int io_detect_kind(int fd, enum io_kind *kind)
 {
 	struct stat st;
@@ -78,6 +80,7 @@ static int io_check_pub(const struct lttng_kconsumerd_fd *pub)
 	return 0;
 }
 
+/* Validate pub, then let the kind set up its pipe or mapping. */
 int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 		struct io_stream **out)
 {
@@ -101,7 +104,7 @@ int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 	s->kind = kind;
 	s->src = src;
 	s->pipe[0] = s->pipe[1] = -1;
-	s->out_fd_seen = -1;
+	s->out_fd_seen = INT_MIN;	/* no trace file seen yet */
 	ret = src->create(s);
 	if (ret < 0) {
 		io_stream_destroy(s);
@@ -140,6 +143,7 @@ bool io_stream_at_eof(const struct io_stream *s)
 	return s && s->eof;
 }
 
+/* Last words of the source, then drop the file's tail from the cache. */
 ssize_t io_flush_final(struct io_stream *s)
 {
 	ssize_t ret = 0;

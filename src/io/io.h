@@ -63,7 +63,10 @@ int io_sink_open(int dirfd, const char *path, int *out_fd);
 int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 		struct io_stream **out);
 
-/* Undo io_stream_create (unmap, close the pipe).  Accepts NULL. */
+/*
+ * Undo io_stream_create (unmap, close the pipe).  Accepts NULL.  pub must
+ * still be valid: its mmap_base/mmap_len are reset.
+ */
 void io_stream_destroy(struct io_stream *s);
 
 /* The fd the loop must wait on for this stream (readable or POLLPRI). */

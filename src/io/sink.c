@@ -145,6 +145,7 @@ static int sink_make_parents(int dirfd, char *path)
 	return 0;
 }
 
+/* Parents first (each resolved beneath dirfd), then the file itself. */
 int io_sink_open(int dirfd, const char *path, int *out_fd)
 {
 	char buf[PATH_MAX];

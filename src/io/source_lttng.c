@@ -37,6 +37,7 @@ static int lttng_map(struct io_stream *s)
 	return 0;
 }
 
+/* mmap output maps the buffer; splice output needs the stream's pipe. */
 static int lttng_create(struct io_stream *s)
 {
 	if (s->pub->output == LTTNG_EVENT_MMAP)
@@ -73,6 +74,7 @@ static ssize_t lttng_write(struct io_stream *s, unsigned long len)
 	return io_write_splice(s, len);
 }
 
+/* Get, write, put: the put happens on every path after a get. */
 static ssize_t lttng_consume_one(struct io_stream *s)
 {
 	int fd = s->pub->consumerd_fd;

@@ -11,6 +11,7 @@
  * of the stream (every writer has gone and the pipe is empty).
  */
 
+/* Splice output only, a readable end, made non-blocking. */
 static int pipe_create(struct io_stream *s)
 {
 	int fd = s->pub->consumerd_fd, flags;

@@ -148,6 +148,7 @@ ssize_t io_writer_mem(struct io_stream *s, const char *buf, size_t len)
 	return writer_finish(s, start, ret);
 }
 
+/* Write the current sub-buffer from the mapping, bounds checked. */
 ssize_t io_write_mmap(struct io_stream *s, unsigned long len)
 {
 	struct lttng_kconsumerd_fd *pub;
@@ -275,6 +276,7 @@ static ssize_t writer_splice_direct(struct io_stream *s, size_t len)
 	return writer_finish(s, start, ret);
 }
 
+/* Splice the current sub-buffer (pipe sources: up to len bytes). */
 ssize_t io_write_splice(struct io_stream *s, unsigned long len)
 {
 	if (!s)

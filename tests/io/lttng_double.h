@@ -18,10 +18,14 @@
  *                                        gives POLLERR alone)
  * It is one end of a loopback TCP connection: a queued normal byte makes it
  * readable, a lone urgent (MSG_OOB) byte gives POLLPRI without POLLIN, and
- * a disconnect (connect to AF_UNSPEC) with its error cleared gives POLLHUP
- * alone.  Every change of state re-arms the fd and waits until poll()
- * shows the new flags, so the fd is exact when a double call returns.
- * The fd also reports POLLOUT, which a consumer never asks for.
+ * a socket that went through a graceful close (both FINs) and was then
+ * disconnected (connect to AF_UNSPEC from CLOSE, which sets no error)
+ * gives POLLHUP alone.  Every change of state re-arms the fd and waits
+ * until poll() shows the new flags, so the fd is exact when a double call
+ * returns.  Differences a concurrent poller may see during a change: a
+ * moment of 0 between POLLIN and POLLPRI, and of POLLIN|POLLHUP just
+ * before the final POLLHUP (never POLLERR unless disabled).  The fd also
+ * reports POLLOUT, which a consumer never asks for.
  *
  * Rules enforced like the kernel: GET_NEXT_SUBBUF twice without a put
  * -> -EBUSY; a put without a get -> -EINVAL; empty -> -EAGAIN (or -ENODATA,
@@ -29,11 +33,15 @@
  * GET_MMAP_READ_OFFSET and splice only between get and put (-EINVAL
  * otherwise); splice offsets and lengths must be page-aligned (-EINVAL);
  * once disabled every ioctl (and mmap, splice) fails with -EIO; unknown
- * fds get -ENOTTY from ioctl and 0 from is_stream.  Positions (snapshot,
- * GET_SUBBUF) are byte counts: sequence number * subbuf_size.
+ * fds get -ENOTTY from ioctl, 0 from is_stream, -EINVAL from splice and
+ * ENODEV from mmap.  Positions (snapshot, GET_SUBBUF) are byte counts:
+ * sequence number * subbuf_size.  GET_MMAP_LEN is nr_subbufs *
+ * subbuf_size (the kernel may add one spare reader sub-buffer).
  *
  * All functions are thread-safe (one global lock): a consumer loop may run
- * in another thread while the test produces.
+ * in another thread while the test produces (one producer thread per
+ * stream).  Everything lives in the calling process: a consumer using the
+ * double must run in it too (the library in a thread, not the daemon).
  */
 #ifndef KC_TESTS_LTTNG_DOUBLE_H
 #define KC_TESTS_LTTNG_DOUBLE_H
@@ -112,6 +120,17 @@ int lttng_double_disable(struct lttng_double *d);
  * sub-buffer but returns -err (EIO: the writer overwrote it).  0 cancels.
  */
 void lttng_double_fail_next_put(struct lttng_double *d, int err);
+
+/*
+ * Disturb the splice operation: after `after` more successful splices,
+ * the next `count` splices fail with -err (EINTR and EAGAIN are what a
+ * consumer must retry; anything else is an error).  count 0 cancels.
+ */
+void lttng_double_fail_splice(struct lttng_double *d, int err,
+		unsigned int after, unsigned int count);
+
+/* Every splice moves at most max_bytes (whole pages; 0: no limit). */
+void lttng_double_limit_splice(struct lttng_double *d, size_t max_bytes);
 
 /* What GET_NEXT_SUBBUF returns when empty: EAGAIN (default) or ENODATA. */
 void lttng_double_set_empty_errno(struct lttng_double *d, int err);
