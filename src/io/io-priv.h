@@ -34,12 +34,16 @@ struct io_source {
 	ssize_t (*splice_in)(struct io_stream *s, loff_t *off, size_t len);
 	/* the source is itself a pipe: splice straight to the trace file */
 	bool splice_direct;
+	/* the fd the loop waits on, when it is not consumerd_fd (shm) */
+	int (*poll_fd)(const struct io_stream *s);
 };
 
 struct io_stream {
 	struct lttng_kconsumerd_fd *pub;
 	enum io_kind kind;
 	const struct io_source *src;
+	int aux_fd;		/* second fd of the stream (shm eventfd), or -1 */
+	void *kind_priv;	/* per-kind state owned by the source */
 	int pipe[2];		/* own splice pipe (O_NONBLOCK), or -1 */
 	size_t pipe_size;	/* its real capacity */
 	size_t chunk_max;	/* pipe sources: largest chunk */
@@ -57,6 +61,13 @@ struct io_stream {
 
 extern const struct io_source io_source_pipe;
 extern const struct io_source io_source_lttng;
+extern const struct io_source io_source_ftrace;
+extern const struct io_source io_source_shm;
+
+/* source_ftrace.c: is fd a tracefs per_cpu/cpuN/trace_pipe_raw? */
+bool io_ftrace_is_stream(int fd);
+/* source_shm.c: is fd the memfd of a shm ring buffer? */
+bool io_shm_is_stream(int fd);
 
 /* writer.c */
 int io_writer_pipe_open(struct io_stream *s);

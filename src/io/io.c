@@ -44,6 +44,14 @@ int io_detect_kind(int fd, enum io_kind *kind)
 		*kind = IO_KIND_LTTNG;
 		return 0;
 	}
+	if (io_ftrace_is_stream(fd)) {
+		*kind = IO_KIND_FTRACE;
+		return 0;
+	}
+	if (io_shm_is_stream(fd)) {
+		*kind = IO_KIND_SHM;
+		return 0;
+	}
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (S_ISFIFO(st.st_mode)) {
@@ -62,8 +70,9 @@ static const struct io_source *io_source_of(enum io_kind kind)
 	case IO_KIND_LTTNG:
 		return &io_source_lttng;
 	case IO_KIND_FTRACE:
+		return &io_source_ftrace;
 	case IO_KIND_SHM:
-		break;
+		return &io_source_shm;
 	}
 	return NULL;
 }
@@ -82,7 +91,7 @@ static int io_check_pub(const struct lttng_kconsumerd_fd *pub)
 
 /* Validate pub, then let the kind set up its pipe or mapping. */
 int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
-		struct io_stream **out)
+		int aux_fd, struct io_stream **out)
 {
 	const struct io_source *src;
 	struct io_stream *s;
@@ -103,6 +112,7 @@ int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 	s->pub = pub;
 	s->kind = kind;
 	s->src = src;
+	s->aux_fd = aux_fd;
 	s->pipe[0] = s->pipe[1] = -1;
 	s->out_fd_seen = INT_MIN;	/* no trace file seen yet */
 	ret = src->create(s);
@@ -126,7 +136,9 @@ void io_stream_destroy(struct io_stream *s)
 
 int io_stream_poll_fd(const struct io_stream *s)
 {
-	return s ? s->pub->consumerd_fd : -1;
+	if (!s)
+		return -1;
+	return s->src->poll_fd ? s->src->poll_fd(s) : s->pub->consumerd_fd;
 }
 
 ssize_t io_consume_one(struct io_stream *s)

@@ -54,6 +54,9 @@ int io_detect_kind(int fd, enum io_kind *kind);
 int io_sink_open(int dirfd, const char *path, int *out_fd);
 
 /*
+ * aux_fd is the second fd of the stream (shm: the eventfd the producer
+ * signals), or -1.  The io_stream uses it but never closes it.
+ *
  * Prepare to consume pub (consumerd_fd, out_fd, max_sb_size and output
  * already set): non-blocking source, the stream's own splice pipe sized to
  * the sub-buffer, the read-only mapping for mmap output (sets
@@ -61,7 +64,7 @@ int io_sink_open(int dirfd, const char *path, int *out_fd);
  * does not support or a bad sub-buffer size.
  */
 int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
-		struct io_stream **out);
+		int aux_fd, struct io_stream **out);
 
 /*
  * Undo io_stream_create (unmap, close the pipe).  Accepts NULL.  pub must

@@ -42,6 +42,7 @@ struct stream {
 	struct streams *st;
 	struct io_stream *io;
 	enum io_kind kind;
+	int aux_fd;			/* second fd (shm eventfd), or -1 */
 	bool polled;			/* in the epoll set */
 	struct io_counters seen;	/* counters already added to totals */
 };
@@ -128,6 +129,8 @@ static void stream_close(struct stream *s)
 	cds_list_del(&s->pub.list);
 	io_stream_destroy(s->io);
 	close(s->pub.consumerd_fd);
+	if (s->aux_fd >= 0)
+		close(s->aux_fd);
 	if (s->pub.out_fd >= 0)
 		close(s->pub.out_fd);
 	s->magic = 0;
@@ -327,7 +330,8 @@ static int streams_refuse(struct streams *st, const struct lttcomm_kconsumerd_ms
 
 /* A new stream struct for a checked message (fds not yet owned). */
 static struct stream *stream_new(struct streams *st,
-		const struct lttcomm_kconsumerd_msg *m, int fd, enum io_kind kind)
+		const struct lttcomm_kconsumerd_msg *m, const int *fds, int nfds,
+		enum io_kind kind)
 {
 	struct stream *s = calloc(1, sizeof(*s));
 
@@ -337,7 +341,8 @@ static struct stream *stream_new(struct streams *st,
 	s->st = st;
 	s->kind = kind;
 	s->pub.sessiond_fd = m->fd;
-	s->pub.consumerd_fd = fd;
+	s->pub.consumerd_fd = fds[0];
+	s->aux_fd = nfds > 1 ? fds[1] : -1;
 	s->pub.out_fd = -1;
 	s->pub.state = (enum lttng_kconsumerd_fd_state)m->state;
 	s->pub.max_sb_size = m->max_sb_size;
@@ -349,7 +354,7 @@ static struct stream *stream_new(struct streams *st,
 /* Set up I/O and the trace file of a new stream; -errno and a code. */
 static int stream_open(struct stream *s, int *code, const char **why)
 {
-	int ret = io_stream_create(&s->pub, s->kind, &s->io);
+	int ret = io_stream_create(&s->pub, s->kind, s->aux_fd, &s->io);
 
 	if (ret) {
 		*code = KCONSUMERD_ERROR_RECV_FD;
@@ -410,7 +415,7 @@ int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
 				      "bad fd" : "fd is not a stream we can consume");
 	if (nfds != (kind == IO_KIND_SHM ? 2 : 1))
 		return streams_refuse(st, m, fds, nfds, code, "wrong number of fds");
-	s = stream_new(st, m, fds[0], kind);
+	s = stream_new(st, m, fds, nfds, kind);
 	if (!s)
 		return streams_refuse(st, m, fds, nfds, code, "out of memory");
 	ret = stream_open(s, &code, &why);

@@ -244,11 +244,11 @@ static void test_unsupported_kinds(void **state)
 	pub.consumerd_fd = p[0];
 	pub.out_fd = p[1];
 	pub.max_sb_size = 4096;
-	assert_int_equal(io_stream_create(&pub, IO_KIND_FTRACE, &s), -ENOTSUP);
+	assert_int_equal(io_stream_create(&pub, IO_KIND_FTRACE, -1, &s), -ENOTSUP);
 	assert_null(s);
-	assert_int_equal(io_stream_create(&pub, IO_KIND_SHM, &s), -ENOTSUP);
-	assert_int_equal(io_stream_create(NULL, IO_KIND_PIPE, &s), -EINVAL);
-	assert_int_equal(io_stream_create(&pub, IO_KIND_PIPE, NULL), -EINVAL);
+	assert_int_equal(io_stream_create(&pub, IO_KIND_SHM, -1, &s), -ENOTSUP);
+	assert_int_equal(io_stream_create(NULL, IO_KIND_PIPE, -1, &s), -EINVAL);
+	assert_int_equal(io_stream_create(&pub, IO_KIND_PIPE, -1, NULL), -EINVAL);
 	io_stream_destroy(NULL);
 	assert_int_equal(io_consume_one(NULL), -EINVAL);
 	assert_int_equal(io_write_mmap(NULL, 1), -EINVAL);

@@ -88,7 +88,7 @@ static int teardown(void **state)
 
 static void create(struct fixture *f)
 {
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, &f->s), 0);
+	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), 0);
 }
 
 static void check_balanced(struct fixture *f, uint64_t n)
@@ -312,7 +312,7 @@ static void test_create_failure(void **state)
 
 	assert_int_equal(lttng_double_disable(f->d), 0);
 	if (f->mode == LTTNG_EVENT_MMAP)
-		assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, &f->s),
+		assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s),
 				-EIO);
 	else
 		create(f);
@@ -320,7 +320,7 @@ static void test_create_failure(void **state)
 	f->pub.max_sb_size = 0;
 	io_stream_destroy(f->s);
 	f->s = NULL;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, &f->s), -EINVAL);
+	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), -EINVAL);
 	assert_int_equal(tu_count_fds(), before);
 }
 

@@ -58,7 +58,7 @@ static int setup_mode(void **state, enum lttng_event_output mode)
 	f->pub.max_sb_size = SB;
 	f->pub.output = mode;
 	*state = f;
-	if (f->out < 0 || io_stream_create(&f->pub, IO_KIND_LTTNG, &f->s) < 0)
+	if (f->out < 0 || io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s) < 0)
 		return -1;
 	return 0;
 }

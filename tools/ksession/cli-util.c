@@ -183,7 +183,8 @@ char *cli_find_consumer(const char *given)
 {
 	static const char *const rel[] = {
 		"kconsumerd",			/* installed side by side */
-		"../../src/kconsumerd",		/* the build tree */
+		"../src/kconsumerd",		/* build tree: bench/ */
+		"../../src/kconsumerd",		/* build tree: tools/ksession/ */
 	};
 	char *dir, *path;
 	size_t i;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The ksession command line tool: its subcommands and the helpers they
- * share (messages, numbers, scratch directories, the consumer binary, a
- * progress line).
+ * The ksession command line tool: its subcommands, and the helpers they
+ * share with the benchmarks (messages, numbers, scratch directories, the
+ * consumer binary, a progress line).
  */
 #ifndef KSESSION_CLI_H
 #define KSESSION_CLI_H
@@ -41,7 +41,8 @@ int cli_mkdir_p(const char *dir);
 
 /*
  * The kconsumerd binary to run: given if not NULL, else the one beside this
- * program, else the one of the build tree, else "kconsumerd" from PATH.
+ * program, else the one of the build tree (from tools/ksession/ or bench/),
+ * else "kconsumerd" from PATH.
  * Returns a malloc'd string, or NULL on allocation failure.
  */
 char *cli_find_consumer(const char *given);

@@ -65,6 +65,7 @@ struct demo {
 	unsigned int producers_left;
 	double t_start, t_end;
 	double last_growth;	/* when the trace last grew */
+	double last_check;	/* when its size was last looked at */
 	uint64_t last_size;
 	bool err_closed;	/* the consumer closed the error socket */
 	bool exit_success;	/* KCONSUMERD_EXIT_SUCCESS received */
@@ -86,7 +87,8 @@ static void demo_usage(FILE *out)
 	      "  -n, --streams N       pipe streams (default 16)\n"
 	      "  -m, --mib M           MiB written in all (default 256)\n"
 	      "  -o, --output-dir DIR  trace directory (default: a fresh directory\n"
-	      "                        under $TMPDIR or /tmp)\n"
+	      "                        under $TMPDIR or /tmp); the trace files are\n"
+	      "                        removed after the check unless --keep\n"
 	      "  -c, --consumer PATH   kconsumerd binary (default: beside ksession,\n"
 	      "                        then the build tree, then PATH)\n"
 	      "  -k, --keep            keep the trace files (and the consumer log)\n"
@@ -169,6 +171,19 @@ static int demo_signals_setup(void)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/* Back to the default handlers; close the self-pipe. */
+static void demo_signals_close(void)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (demo_sigpipe[0] >= 0)
+		close(demo_sigpipe[0]);
+	if (demo_sigpipe[1] >= 0)
+		close(demo_sigpipe[1]);
+	demo_sigpipe[0] = demo_sigpipe[1] = -1;
 }
 
 static void demo_signals_drain(void)
@@ -450,7 +465,8 @@ static void demo_kill_producers(struct demo *d)
 		if (d->st[i].producer < 0)
 			continue;
 		kill(d->st[i].producer, SIGKILL);
-		waitpid(d->st[i].producer, NULL, 0);
+		while (waitpid(d->st[i].producer, NULL, 0) < 0 && errno == EINTR)
+			;
 		d->st[i].producer = -1;
 	}
 	d->producers_left = 0;
@@ -473,14 +489,19 @@ static uint64_t demo_trace_size(struct demo *d)
 	return sum;
 }
 
-/* Track progress: the progress line, and when the trace last grew. */
+/* Track progress (at most every slice): the progress line, when the trace last grew. */
 static void demo_progress(struct demo *d, const char *phase)
 {
-	uint64_t size = demo_trace_size(d);
+	double now = cli_now();
+	uint64_t size;
 
+	if (now - d->last_check < DEMO_SLICE_MS / 1000.0)
+		return;
+	d->last_check = now;
+	size = demo_trace_size(d);
 	if (size != d->last_size) {
 		d->last_size = size;
-		d->last_growth = cli_now();
+		d->last_growth = now;
 	}
 	cli_progress("%s: %llu/%llu MiB drained (%.0f%%), %u producers left",
 			phase, (unsigned long long)(size >> 20),
@@ -571,8 +592,10 @@ static int demo_drain(struct demo *d)
 		return -ECANCELED;
 	}
 	ret = ksession_stop(d->ks);
-	if (ret < 0)
+	if (ret < 0) {
+		cli_errno(ret, "cannot send STOP");
 		return ret;
+	}
 	while (d->consumer >= 0 && !(problem = demo_wait_problem(d, true))) {
 		demo_pump(d);
 		demo_progress(d, "draining");
@@ -677,6 +700,7 @@ static void demo_teardown(struct demo *d)
 {
 	uint64_t i;
 
+	demo_signals_close();
 	demo_kill_producers(d);
 	if (d->consumer >= 0)
 		ksession_terminate(d->consumer, 2000, NULL, NULL);
@@ -705,15 +729,14 @@ static int demo_run(struct demo *d)
 {
 	int ret;
 
-	ret = demo_signals_setup();
-	if (ret < 0)
-		return ret;
 	ret = demo_dirs(d);
 	if (ret < 0) {
 		cli_errno(ret, "cannot set up the directories");
 		return ret;
 	}
 	ret = demo_start_consumer(d);
+	if (ret == 0)
+		ret = demo_signals_setup();
 	if (ret < 0)
 		return ret;
 	ret = demo_producers_start(d);

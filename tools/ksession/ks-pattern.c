@@ -200,6 +200,19 @@ static void ksession_producer_keep_fds(const struct ksession_producer *p)
 		close((int)fd);
 }
 
+/* In the child: the parent's handlers mean nothing here; write errors are errors. */
+static void ksession_producer_signals(void)
+{
+	sigset_t none;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* In the child: wait for EOF on the go fd. */
 static void ksession_producer_wait_go(void)
 {
@@ -219,7 +232,7 @@ static void ksession_producer_child(const struct ksession_producer *p,
 	uint64_t left = p->bytes;
 	size_t n;
 
-	signal(SIGPIPE, SIG_IGN);
+	ksession_producer_signals();
 	ksession_producer_keep_fds(p);
 	if (p->go_fd >= 0)
 		ksession_producer_wait_go();

@@ -131,7 +131,9 @@ struct ksession_stream {
 
 /*
  * Fill st for an active splice-mode stream keyed by its own fd number (the
- * 2011 convention): fd2 = -1, key = fd.
+ * 2011 convention): fd2 = -1, key = fd.  Keys must stay unique for the
+ * session: keep the fd open while the stream lives, or set another key
+ * (the consumer ignores an ADD_STREAM for a key it already has).
  */
 void ksession_stream_init(struct ksession_stream *st, int fd,
 		const char *path, unsigned long max_sb_size);
@@ -268,8 +270,9 @@ struct ksession_producer {
 };
 
 /*
- * Fork a producer (no exec).  The child keeps only fd and go_fd, ignores
- * SIGPIPE and exits 0 once every byte is written, 1 on a write error.
+ * Fork a producer (no exec).  The child keeps only stdio, fd and go_fd,
+ * ignores SIGPIPE (SIGINT, SIGTERM and SIGCHLD at their default, no signal
+ * blocked) and exits 0 once every byte is written, 1 on a write error.
  * Returns 0 and its pid, or a negative errno.
  */
 int ksession_producer_spawn(const struct ksession_producer *p, pid_t *pid);
