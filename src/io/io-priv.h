@@ -18,6 +18,9 @@
 /* Smallest span waited on and dropped from the page cache at once. */
 #define IO_HYGIENE_MIN_WINDOW	(1UL << 20)
 
+/* Smallest span whose writeback is started at once. */
+#define IO_HYGIENE_MIN_KICK	(256UL << 10)
+
 /* What one stream kind provides; NULL entries mean "not supported". */
 struct io_source {
 	/* set up kind-specific state (mapping, pipe); 0 or -errno */
@@ -57,6 +60,7 @@ struct io_stream {
 	bool out_seekable;	/* pwrite/splice at an explicit offset */
 	bool hyg_off;		/* the file does not support sync_file_range */
 	off_t hyg_done;		/* below this: written back and dropped */
+	off_t hyg_kicked;	/* below this: writeback started */
 };
 
 extern const struct io_source io_source_pipe;

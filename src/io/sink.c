@@ -22,8 +22,11 @@
  * that was itself resolved beneath the output directory.
  *
  * Page-cache hygiene, after each written range (a sub-buffer or a chunk):
- *   - sync_file_range(WRITE) on that range starts its writeback at once;
- *   - once the ranges written before it add up to a window of
+ *   - once the data written since the last kick reaches max(256 KiB, one
+ *     sub-buffer), sync_file_range(WRITE) starts its writeback (one call
+ *     per kick, not per small chunk: each call costs tens of
+ *     microseconds);
+ *   - once the data kicked before that adds up to a window of
  *     max(1 MiB, one sub-buffer), that older span is waited on with
  *     sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER) and dropped with
  *     POSIX_FADV_DONTNEED.
@@ -182,6 +185,7 @@ void io_sink_track(struct io_stream *s)
 	s->out_seekable = lseek(fd, 0, SEEK_CUR) >= 0;
 	s->hyg_off = !s->out_seekable;
 	s->hyg_done = s->pub->out_fd_offset;
+	s->hyg_kicked = s->hyg_done;
 }
 
 static uint64_t sink_now_ns(void)
@@ -216,22 +220,38 @@ static off_t sink_window(const struct io_stream *s)
 	return (off_t)(sb > IO_HYGIENE_MIN_WINDOW ? sb : IO_HYGIENE_MIN_WINDOW);
 }
 
-/* [start, start + len) was just written: start its writeback, age older data. */
+/* The span whose writeback is started at once. */
+static off_t sink_kick(const struct io_stream *s)
+{
+	unsigned long sb = s->pub->max_sb_size;
+
+	if (sb > IO_MAX_CHUNK)
+		sb = IO_MAX_CHUNK;
+	return (off_t)(sb > IO_HYGIENE_MIN_KICK ? sb : IO_HYGIENE_MIN_KICK);
+}
+
+/* [start, start + len) was just written: start writeback, age older data. */
 void io_sink_written(struct io_stream *s, off_t start, size_t len)
 {
-	int fd = s->pub->out_fd;
+	off_t end = start + (off_t)len, kicked = s->hyg_kicked;
 
 	if (s->hyg_off || len == 0)
 		return;
-	if (sync_file_range(fd, start, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0) {
+	if (kicked < s->hyg_done || kicked > start)
+		kicked = start;
+	if (end - kicked < sink_kick(s))
+		return;
+	if (sync_file_range(s->pub->out_fd, kicked, end - kicked,
+			    SYNC_FILE_RANGE_WRITE) < 0) {
 		if (errno == ESPIPE || errno == EINVAL || errno == ENOSYS)
 			s->hyg_off = true;
 		return;
 	}
-	if (start - s->hyg_done < sink_window(s))
+	s->hyg_kicked = end;
+	if (kicked - s->hyg_done < sink_window(s))
 		return;
-	sink_wait_and_drop(s, s->hyg_done, start - s->hyg_done);
-	s->hyg_done = start;
+	sink_wait_and_drop(s, s->hyg_done, kicked - s->hyg_done);
+	s->hyg_done = kicked;
 }
 
 /* The stream ends: drop what is clean of the tail without waiting. */
