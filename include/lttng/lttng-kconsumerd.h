@@ -227,6 +227,7 @@ struct lttng_kconsumerd_stats {
 	uint64_t lost_events;	/* events the producer reported lost */
 	uint64_t streams;	/* streams added (for the totals) */
 	uint64_t streams_active; /* streams still open (for the totals) */
+	uint64_t sync_wait_ns;	/* time the loop waited for page-cache writeback */
 };
 
 /*

@@ -290,11 +290,14 @@ static int ctx_run_loop(struct kc_ctx *ctx)
 	ctx_send_code(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
 		      KCONSUMERD_EXIT_SUCCESS);
 	kc_info(ctx, "consumer done: %llu bytes in %llu sub-buffers from "
-		"%llu stream(s), %llu error(s)",
+		"%llu stream(s), %llu error(s), %llu lost event(s), "
+		"%.3f s waiting for page-cache writeback",
 		(unsigned long long)ctx->totals.bytes,
 		(unsigned long long)ctx->totals.subbufs,
 		(unsigned long long)ctx->totals.streams,
-		(unsigned long long)ctx->totals.errors);
+		(unsigned long long)ctx->totals.errors,
+		(unsigned long long)ctx->totals.lost_events,
+		(double)ctx->totals.sync_wait_ns / 1e9);
 	if (ctx->failed && !ret)
 		ret = -EIO;
 	return ret;
@@ -486,6 +489,7 @@ KC_EXPORT int lttng_kconsumerd_get_stats(struct lttng_kconsumerd_local_data *pub
 	stats->lost_events = load(&ctx->totals.lost_events);
 	stats->streams = load(&ctx->totals.streams);
 	stats->streams_active = load(&ctx->totals.streams_active);
+	stats->sync_wait_ns = load(&ctx->totals.sync_wait_ns);
 	return 0;
 }
 

@@ -99,6 +99,7 @@ static void stream_account(struct stream *s)
 	total_add(&t->subbufs, c->subbufs - s->seen.subbufs);
 	total_add(&t->errors, c->errors - s->seen.errors);
 	total_add(&t->lost_events, c->lost_events - s->seen.lost_events);
+	total_add(&t->sync_wait_ns, c->sync_wait_ns - s->seen.sync_wait_ns);
 	s->seen = *c;
 }
 
@@ -358,7 +359,7 @@ static int stream_open(struct stream *s, int *code, const char **why)
 
 	if (ret) {
 		*code = KCONSUMERD_ERROR_RECV_FD;
-		*why = "stream set-up failed (output mode or sub-buffer size?)";
+		*why = io_stream_create_why(s->kind, ret);
 		return ret;
 	}
 	ret = io_sink_open(s->st->ctx->outdir_fd, s->pub.path_name,
@@ -501,6 +502,7 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 	*out = (struct lttng_kconsumerd_stats) {
 		.bytes = c->bytes, .subbufs = c->subbufs, .errors = c->errors,
 		.lost_events = c->lost_events, .streams = 1, .streams_active = 1,
+		.sync_wait_ns = c->sync_wait_ns,
 	};
 	return 0;
 }
