@@ -34,6 +34,8 @@
 #define STREAM_DRAIN_MAX 65536		/* sub-buffers drained at the end */
 #define STREAMS_DRAIN_MS 5000		/* bound on draining at exit */
 #define STREAM_MAGIC 0x6b637374u
+#define STREAM_IDLE_WAKEUPS 4		/* empty wake-ups before backing off */
+#define STREAMS_BACKOFF_MS 10		/* how long a backed-off stream rests */
 
 struct stream {
 	struct lttng_kconsumerd_fd pub;	/* first: callbacks get &pub */
@@ -44,6 +46,9 @@ struct stream {
 	enum io_kind kind;
 	int aux_fd;			/* second fd (shm eventfd), or -1 */
 	bool polled;			/* in the epoll set */
+	bool backed_off;		/* resting: in st->backoff */
+	unsigned int empty_wakeups;	/* wake-ups in a row that read nothing */
+	struct cds_list_head backoff_node;
 	struct io_counters seen;	/* counters already added to totals */
 };
 
@@ -53,6 +58,8 @@ struct streams {
 	struct event *ev;
 	struct lttng_kconsumerd_fd_list list;
 	struct cds_hlist_head buckets[STREAMS_BUCKETS];
+	struct cds_list_head backoff;	/* streams resting after empty wake-ups */
+	struct event *backoff_ev;
 	size_t count;
 };
 
@@ -124,6 +131,8 @@ static void stream_close(struct stream *s)
 	struct streams *st = s->st;
 
 	stream_set_polled(s, false);
+	if (s->backed_off)
+		cds_list_del(&s->backoff_node);
 	if (s->io)
 		stream_account(s);
 	cds_hlist_del(&s->hnode);
@@ -214,6 +223,38 @@ static void stream_drain(struct stream *s, long max, const char *why)
 	stream_finish(s, why);
 }
 
+/*
+ * The fd keeps polling ready but nothing can be consumed (a partial ftrace
+ * page, a callback that declines): stop waiting on it for a moment instead
+ * of spinning on a level-triggered event.
+ */
+static void stream_backoff(struct stream *s)
+{
+	struct streams *st = s->st;
+	struct timeval tv = { .tv_usec = STREAMS_BACKOFF_MS * 1000 };
+
+	stream_set_polled(s, false);
+	s->backed_off = true;
+	s->empty_wakeups = 0;
+	cds_list_add_tail(&s->backoff_node, &st->backoff);
+	if (!evtimer_pending(st->backoff_ev, NULL))
+		evtimer_add(st->backoff_ev, &tv);
+}
+
+/* The rest is over: wait on every backed-off ACTIVE stream again. */
+static void streams_backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct streams *st = arg;
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &st->backoff, backoff_node) {
+		cds_list_del(&s->backoff_node);
+		s->backed_off = false;
+		if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
+			stream_fail(s, -EBADF);
+	}
+}
+
 /* One ready stream: consume within the budget, end it on hang-up. */
 static void stream_service(struct stream *s, uint32_t events)
 {
@@ -240,8 +281,13 @@ static void stream_service(struct stream *s, uint32_t events)
 	if (i > 0)
 		ctx_activity(ctx);
 	if (i < STREAM_BUDGET &&
-	    ((events & EPOLLHUP) || io_stream_at_eof(s->io)))
+	    ((events & EPOLLHUP) || io_stream_at_eof(s->io))) {
 		stream_finish(s, "hung up");
+		return;
+	}
+	s->empty_wakeups = i ? 0 : s->empty_wakeups + 1;
+	if (s->empty_wakeups >= STREAM_IDLE_WAKEUPS)
+		stream_backoff(s);
 }
 
 /* The epoll set is readable: serve a batch of ready streams. */
@@ -266,6 +312,7 @@ int streams_create(struct kc_ctx *ctx, struct streams **out)
 		return -ENOMEM;
 	st->ctx = ctx;
 	CDS_INIT_LIST_HEAD(&st->list.head);
+	CDS_INIT_LIST_HEAD(&st->backoff);
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (st->epfd < 0) {
 		int ret = -errno;
@@ -275,7 +322,8 @@ int streams_create(struct kc_ctx *ctx, struct streams **out)
 	}
 	st->ev = event_new(ctx->base, st->epfd, EV_READ | EV_PERSIST,
 			   streams_ready_cb, st);
-	if (!st->ev || event_add(st->ev, NULL) < 0) {
+	st->backoff_ev = evtimer_new(ctx->base, streams_backoff_cb, st);
+	if (!st->ev || !st->backoff_ev || event_add(st->ev, NULL) < 0) {
 		streams_destroy(st);
 		return -ENOMEM;
 	}
@@ -294,6 +342,8 @@ void streams_destroy(struct streams *st)
 		stream_close(s);
 	if (st->ev)
 		event_free(st->ev);
+	if (st->backoff_ev)
+		event_free(st->backoff_ev);
 	close(st->epfd);
 	free(st);
 }

@@ -203,6 +203,38 @@ static void test_custom_callback(void **state)
 	harness_teardown(&h);
 }
 
+static int decline_calls;
+
+/* A callback that never consumes: the fd stays readable for ever. */
+static int decline_ready(struct lttng_kconsumerd_fd *fd)
+{
+	__atomic_fetch_add(&decline_calls, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* A stream that polls ready but yields nothing must not make the loop spin. */
+static void test_no_spin_on_empty_ready(void **state)
+{
+	struct harness h;
+	int w, calls;
+
+	decline_calls = 0;
+	harness_start(&h, decline_ready);
+	w = harness_add_pipe(&h, 14, "never", SB);
+	harness_write_range(w, 14, 0, 1000);
+	usleep(500000);
+	calls = __atomic_load_n(&decline_calls, __ATOMIC_RELAXED);
+	/* a few per backoff period, not a busy loop (which makes 100000s) */
+	assert_true(calls >= 1);
+	assert_true(calls < 2000);
+	assert_int_equal(ksession_update_stream(h.ks, 14, DELETE_FD, -1), 0);
+	for (int i = 0; i < 500 && !harness_pipe_reader_closed(w); i++)
+		usleep(10000);
+	assert_true(harness_pipe_reader_closed(w));
+	close(w);
+	harness_stop(&h);
+}
+
 /* should_exit drains what is readable, then ends the loop. */
 static void test_should_exit_drains(void **state)
 {
@@ -283,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_activity_extends_grace),
 		cmocka_unit_test(test_custom_callback),
 		cmocka_unit_test(test_should_exit_drains),
+		cmocka_unit_test(test_no_spin_on_empty_ready),
 		cmocka_unit_test(test_two_thread_shape),
 	};
 
