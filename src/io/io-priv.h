@@ -18,6 +18,9 @@
 /* Smallest span waited on and dropped from the page cache at once. */
 #define IO_HYGIENE_MIN_WINDOW	(1UL << 20)
 
+/* Most data a stream may leave in the page cache before the loop waits. */
+#define IO_HYGIENE_MAX_BACKLOG	(32UL << 20)
+
 /* Smallest span whose writeback is started at once. */
 #define IO_HYGIENE_MIN_KICK	(256UL << 10)
 
@@ -72,6 +75,8 @@ extern const struct io_source io_source_shm;
 bool io_ftrace_is_stream(int fd);
 /* source_shm.c: is fd the memfd of a shm ring buffer? */
 bool io_shm_is_stream(int fd);
+/* source_shm.c: why this thread's last shm set-up failed with err */
+const char *io_shm_create_why(int err);
 
 /* writer.c */
 int io_writer_pipe_open(struct io_stream *s);

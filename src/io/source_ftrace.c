@@ -1,22 +1,327 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/*
- * ftrace per-CPU ring buffers (tracefs per_cpu/cpuN/trace_pipe_raw): not
- * consumed yet; recognised so that the kind table is complete.
- */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
-#include "io-priv.h"
+#include "ftrace-page.h"
+#include "ftrace-priv.h"
+
+/*
+ * ftrace per-CPU ring buffers: tracefs per_cpu/cpuN/trace_pipe_raw.  This
+ * file recognises the fd, learns the sub-buffer size, keeps the lost-event
+ * count and dispatches to the two modes: splice (source_ftrace_splice.c)
+ * and mmap (source_ftrace_mmap.c).
+ *
+ * Sub-buffer size: the instance's own events/header_page (offset + size of
+ * the data field), found from the fd's /proc/self/fd link; max_sb_size
+ * only when that file cannot be read; in mmap mode the meta page's.
+ *
+ * Lost events: every page written is checked (the modes say how); a
+ * flagged page adds its stored count, or 1 when the kernel had no room to
+ * store it, a lower bound.  The kernel's own counters (per_cpu/cpuN/stats
+ * next to the fd, and in mmap mode the meta page's overrun) are read when
+ * a page announces losses and at the end.  The count reported is
+ * max(from pages, overrun) + commit overrun + dropped, counted from the
+ * stream's start: exact whenever the stats file is readable.
+ */
+
+#define TRACEFS_MAGIC		0x74726163
+#define FTRACE_RAW_NAME		"trace_pipe_raw"
+#define FTRACE_STATS_MAX	1024
+
+/* The fd's path, from its /proc/self/fd link; 0 or -errno. */
+static int ftrace_link(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Where ".../per_cpu/cpuN/trace_pipe_raw" starts in link (the instance
+ * directory ends there), or NULL when link is not such a path.
+ */
+static const char *ftrace_link_tail(const char *link)
+{
+	size_t len = strlen(link), raw = strlen("/" FTRACE_RAW_NAME);
+	const char *end, *p;
+
+	if (len <= raw || strcmp(link + len - raw, "/" FTRACE_RAW_NAME) != 0)
+		return NULL;
+	end = link + len - raw;
+	p = end;
+	while (p > link && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (p == end || p - link < 4 || strncmp(p - 4, "/cpu", 4) != 0)
+		return NULL;
+	p -= 4;
+	if (p - link < 8 || strncmp(p - 8, "/per_cpu", 8) != 0)
+		return NULL;
+	return p - 8;
+}
 
 bool io_ftrace_is_stream(int fd)
 {
-	return false;
+	char link[PATH_MAX];
+	struct statfs st;
+
+	if (fstatfs(fd, &st) < 0 || st.f_type != TRACEFS_MAGIC)
+		return false;
+	if (ftrace_link(fd, link, sizeof(link)) < 0)
+		return false;
+	return ftrace_link_tail(link) != NULL;
 }
 
+/* Read a small tracefs file from offset 0 into buf (NUL-terminated). */
+static ssize_t ftrace_read_small(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	do {
+		n = pread(fd, buf, size - 1, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Open a file next to the instance or CPU directory; fd or -errno. */
+static int ftrace_open_rel(const char *dir, size_t dir_len, const char *rel)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%.*s/%s", (int)dir_len, dir, rel) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Sub-buffer size from the instance's events/header_page, or -errno. */
+static long ftrace_header_page_size(const char *inst, size_t inst_len)
+{
+	char buf[1024];
+	unsigned long off, size;
+	const char *f;
+	int fd = ftrace_open_rel(inst, inst_len, "events/header_page");
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = ftrace_read_small(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return n;
+	f = strstr(buf, "field: char data;");
+	if (!f || sscanf(f, "field: char data; offset:%lu; size:%lu;",
+			 &off, &size) != 2)
+		return -EINVAL;
+	return (long)(off + size);
+}
+
+/* A sub-buffer size the source can work with: whole pages, a power of 2. */
+bool ftrace_subbuf_ok(unsigned long size)
+{
+	unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+
+	return size >= page && size <= IO_MAX_CHUNK && !(size & (size - 1));
+}
+
+/* Learn the sub-buffer size and open the stats file, from the fd's path. */
+static void ftrace_locate(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+	char link[PATH_MAX];
+	const char *tail;
+	long size = -ENOENT;
+
+	if (ftrace_link(s->pub->consumerd_fd, link, sizeof(link)) == 0 &&
+	    (tail = ftrace_link_tail(link)) != NULL) {
+		size = ftrace_header_page_size(link, (size_t)(tail - link));
+		ft->stats_fd = ftrace_open_rel(link, strlen(link) -
+				strlen("/" FTRACE_RAW_NAME), "stats");
+	}
+	ft->subbuf = size > 0 ? (size_t)size : s->pub->max_sb_size;
+}
+
+/* The three loss counters of a stats file's text. */
+static void ftrace_stats_parse(const char *text, struct ftrace_kstats *k)
+{
+	const char *line = text;
+	unsigned long long v;
+
+	while (line && *line) {
+		if (sscanf(line, "overrun: %llu", &v) == 1)
+			k->overrun = v;
+		else if (sscanf(line, "commit overrun: %llu", &v) == 1)
+			k->commit_overrun = v;
+		else if (sscanf(line, "dropped events: %llu", &v) == 1)
+			k->dropped = v;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+}
+
+/* Read the kernel's loss counters; 0 or -errno. */
+static int ftrace_stats_read(const struct ftrace_stream *ft,
+		struct ftrace_kstats *k)
+{
+	char buf[FTRACE_STATS_MAX];
+	ssize_t n;
+
+	if (ft->stats_fd < 0)
+		return -ENOENT;
+	n = ftrace_read_small(ft->stats_fd, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	*k = ft->base;
+	ftrace_stats_parse(buf, k);
+	return 0;
+}
+
+/* Add what a kernel counter gained since last seen (a reset restarts it). */
+void ftrace_kacc(uint64_t *acc, uint64_t *seen, uint64_t cur)
+{
+	*acc += cur >= *seen ? cur - *seen : cur;
+	*seen = cur;
+}
+
+/* Re-read the stats file and fold its counters into the stream's. */
+void ftrace_stats_refresh(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+	struct ftrace_kstats k;
+
+	ft->stats_due = false;
+	if (ftrace_stats_read(ft, &k) < 0)
+		return;
+	ftrace_kacc(&ft->overrun, &ft->base.overrun, k.overrun);
+	ftrace_kacc(&ft->other_lost, &ft->base.commit_overrun,
+			k.commit_overrun);
+	ftrace_kacc(&ft->other_lost, &ft->base.dropped, k.dropped);
+}
+
+/* counters.lost_events from the page headers and the kernel's counters. */
+void ftrace_lost_update(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+	uint64_t lost;
+
+	if (ft->stats_due)
+		ftrace_stats_refresh(s);
+	lost = ft->page_lost > ft->overrun ? ft->page_lost : ft->overrun;
+	lost += ft->other_lost;
+	if (lost > s->counters.lost_events)
+		s->counters.lost_events = lost;
+}
+
+/* Count the losses a page in memory announces. */
+void ftrace_count_page(struct io_stream *s, const void *page)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+	uint64_t lost = ftrace_page_lost(page, ft->subbuf);
+
+	if (lost) {
+		ft->page_lost += lost;
+		ft->stats_due = true;
+	}
+}
+
+/* Write whole pages from memory; counts each page as a sub-buffer. */
+ssize_t ftrace_write_pages(struct io_stream *s, const void *buf, size_t len)
+{
+	size_t pages = len / ftrace_of(s)->subbuf;
+	ssize_t w = io_writer_mem(s, buf, len);
+
+	if (w > 0 && pages > 1)
+		s->counters.subbufs += pages - 1;
+	return w;
+}
+
+/* Make the fd non-blocking: splice, read and GET_READER must not wait. */
+static int ftrace_set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return -errno;
+	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Only a real trace_pipe_raw: set up the mode's pipe or mapping. */
 static int ftrace_create(struct io_stream *s)
 {
-	return -ENOTSUP;
+	struct ftrace_stream *ft;
+	int ret;
+
+	if (!io_ftrace_is_stream(s->pub->consumerd_fd))
+		return -EINVAL;
+	ft = calloc(1, sizeof(*ft));
+	if (!ft)
+		return -ENOMEM;
+	s->kind_priv = ft;
+	ft->stats_fd = -1;
+	ft->peek_fd = -1;
+	ret = ftrace_set_nonblock(s->pub->consumerd_fd);
+	if (ret < 0)
+		return ret;
+	ftrace_locate(s);
+	ftrace_stats_read(ft, &ft->base);
+	if (s->pub->output == LTTNG_EVENT_MMAP)
+		return ftrace_map_create(s);
+	return ftrace_splice_create(s);
+}
+
+static void ftrace_destroy(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+
+	if (!ft)
+		return;
+	ftrace_map_destroy(s);
+	ftrace_splice_destroy(s);
+	if (ft->stats_fd >= 0)
+		close(ft->stats_fd);
+	free(ft);
+	s->kind_priv = NULL;
+}
+
+static ssize_t ftrace_consume_one(struct io_stream *s)
+{
+	if (ftrace_of(s)->map)
+		return ftrace_map_consume(s);
+	return ftrace_splice_consume(s);
+}
+
+static ssize_t ftrace_flush_final(struct io_stream *s)
+{
+	if (ftrace_of(s)->map)
+		return ftrace_map_flush(s);
+	return ftrace_splice_flush(s);
 }
 
 const struct io_source io_source_ftrace = {
 	.create = ftrace_create,
+	.destroy = ftrace_destroy,
+	.consume_one = ftrace_consume_one,
+	.flush_final = ftrace_flush_final,
+	.splice_in = ftrace_splice_in,
 };

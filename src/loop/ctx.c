@@ -508,7 +508,7 @@ KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_mmap(
 {
 	if (!pub || !fd)
 		return -EINVAL;
-	return (int)streams_write_mmap(fd, len);
+	return (int)streams_write_mmap(kc_ctx_of(pub)->streams, fd, len);
 }
 
 KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_splice(
@@ -517,5 +517,5 @@ KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_splice(
 {
 	if (!pub || !fd)
 		return -EINVAL;
-	return (int)streams_write_splice(fd, len);
+	return (int)streams_write_splice(kc_ctx_of(pub)->streams, fd, len);
 }

@@ -95,7 +95,9 @@ void streams_drain_all(struct streams *st);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);
-ssize_t streams_write_mmap(struct lttng_kconsumerd_fd *fd, unsigned long len);
-ssize_t streams_write_splice(struct lttng_kconsumerd_fd *fd, unsigned long len);
+ssize_t streams_write_mmap(struct streams *st, struct lttng_kconsumerd_fd *fd,
+		unsigned long len);
+ssize_t streams_write_splice(struct streams *st, struct lttng_kconsumerd_fd *fd,
+		unsigned long len);
 
 #endif /* KC_LOOP_H */

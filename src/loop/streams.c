@@ -33,13 +33,11 @@
 #define STREAM_BUDGET 16		/* sub-buffers per stream per wake-up */
 #define STREAM_DRAIN_MAX 65536		/* sub-buffers drained at the end */
 #define STREAMS_DRAIN_MS 5000		/* bound on draining at exit */
-#define STREAM_MAGIC 0x6b637374u
 #define STREAM_IDLE_WAKEUPS 4		/* empty wake-ups before backing off */
 #define STREAMS_BACKOFF_MS 10		/* how long a backed-off stream rests */
 
 struct stream {
 	struct lttng_kconsumerd_fd pub;	/* first: callbacks get &pub */
-	uint32_t magic;
 	struct cds_hlist_node hnode;
 	struct streams *st;
 	struct io_stream *io;
@@ -63,13 +61,6 @@ struct streams {
 	size_t count;
 };
 
-/* The stream behind a public fd struct, or NULL if it is not one of ours. */
-static struct stream *stream_of(struct lttng_kconsumerd_fd *fd)
-{
-	struct stream *s = (struct stream *)fd;
-
-	return s && s->magic == STREAM_MAGIC ? s : NULL;
-}
 
 static struct cds_hlist_head *streams_bucket(struct streams *st, int key)
 {
@@ -143,7 +134,6 @@ static void stream_close(struct stream *s)
 		close(s->aux_fd);
 	if (s->pub.out_fd >= 0)
 		close(s->pub.out_fd);
-	s->magic = 0;
 	free(s);
 	st->count--;
 	__atomic_store_n(&st->ctx->totals.streams_active, st->count,
@@ -388,7 +378,6 @@ static struct stream *stream_new(struct streams *st,
 
 	if (!s)
 		return NULL;
-	s->magic = STREAM_MAGIC;
 	s->st = st;
 	s->kind = kind;
 	s->pub.sessiond_fd = m->fd;
@@ -557,16 +546,26 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 	return 0;
 }
 
-ssize_t streams_write_mmap(struct lttng_kconsumerd_fd *fd, unsigned long len)
+/* The stream behind a public fd struct, if it is one of this registry's. */
+static struct stream *stream_of(struct streams *st, struct lttng_kconsumerd_fd *fd)
 {
-	struct stream *s = stream_of(fd);
+	struct stream *s = st && fd ? streams_find(st, fd->sessiond_fd) : NULL;
+
+	return s && &s->pub == fd ? s : NULL;
+}
+
+ssize_t streams_write_mmap(struct streams *st, struct lttng_kconsumerd_fd *fd,
+		unsigned long len)
+{
+	struct stream *s = stream_of(st, fd);
 
 	return s ? io_write_mmap(s->io, len) : -EINVAL;
 }
 
-ssize_t streams_write_splice(struct lttng_kconsumerd_fd *fd, unsigned long len)
+ssize_t streams_write_splice(struct streams *st, struct lttng_kconsumerd_fd *fd,
+		unsigned long len)
 {
-	struct stream *s = stream_of(fd);
+	struct stream *s = stream_of(st, fd);
 
 	return s ? io_write_splice(s->io, len) : -EINVAL;
 }
