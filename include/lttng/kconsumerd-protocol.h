@@ -22,7 +22,12 @@
  *     UPDATE_STREAM may carry no fd at all (an fd sent with it is closed).
  *   - a shm stream (a userspace ring buffer) is added with two fds in the
  *     same SCM_RIGHTS message: the memfd first, then the eventfd.  Every
- *     other stream kind carries exactly one fd.
+ *     other stream kind carries exactly one fd.  The ring's layout is in
+ *     <lttng/kconsumerd-shm.h>; the memfd must be sealed with
+ *     F_SEAL_SHRINK, hold a valid header, and have sub-buffers of exactly
+ *     max_sb_size bytes, or the stream is refused (ERROR_RECV_FD).  Both
+ *     output modes apply.  There is no hang-up: the stream ends once the
+ *     producer has marked the ring closed and it has been drained.
  *   - STOP asks the consumer to drain every stream and exit once all of
  *     them have hung up (2011 session daemons sent SIGTERM instead).
  */

@@ -6,7 +6,9 @@
  *
  * A stream is two fds, handed to the consumer in one ADD_STREAM message
  * (see <lttng/kconsumerd-protocol.h>): a memfd holding the ring, then an
- * eventfd the producer writes to after each sub-buffer it commits.
+ * eventfd (not in semaphore mode) the producer writes 1 to after each
+ * sub-buffer it commits; the consumer makes it non-blocking, reads it
+ * empty when it finds the ring empty, and waits on it.
  *
  * Layout of the memfd (all integers in the host's byte order):
  *
@@ -237,8 +239,9 @@ unsigned int kcshm_stream_room(struct kcshm_stream *s);
  * End the stream: commit the open sub-buffer (its partial packet, or an
  * empty packet if events were discarded since the last one, so that the
  * count reaches the trace), mark the ring closed and signal the consumer,
- * which ends the stream once it has drained it.  Further reserves give
- * -EPIPE.  0, or -EINVAL; closing twice is a no-op.
+ * which ends the stream once it has drained it.  An event still reserved
+ * is committed as it stands.  Further reserves give -EPIPE.  0, or
+ * -EINVAL; closing twice is a no-op.
  */
 int kcshm_stream_close(struct kcshm_stream *s);
 

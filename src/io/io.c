@@ -124,6 +124,13 @@ int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 	return 0;
 }
 
+const char *io_stream_create_why(enum io_kind kind, int err)
+{
+	if (kind == IO_KIND_SHM)
+		return io_shm_create_why(err);
+	return "stream set-up failed (output mode or sub-buffer size?)";
+}
+
 void io_stream_destroy(struct io_stream *s)
 {
 	if (!s)

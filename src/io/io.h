@@ -67,6 +67,12 @@ int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
 		int aux_fd, struct io_stream **out);
 
 /*
+ * Why io_stream_create() failed with err for this kind, for a log line
+ * (call it right after, from the same thread).  Never NULL.
+ */
+const char *io_stream_create_why(enum io_kind kind, int err);
+
+/*
  * Undo io_stream_create (unmap, close the pipe).  Accepts NULL.  pub must
  * still be valid: its mmap_base/mmap_len are reset.
  */

@@ -1,22 +1,223 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Userspace shared-memory ring buffers (memfd + eventfd): not consumed
- * yet; recognised so that the kind table is complete.
+ * Userspace shared-memory ring buffers (the memfd of <lttng/kconsumerd-shm.h>
+ * plus the eventfd its producer signals, the stream's aux_fd): one
+ * committed sub-buffer at a time, written with the mmap writer from the
+ * read-only mapping of the sub-buffers or spliced from the memfd at the
+ * sub-buffer's offset, then released to the producer.  The loop waits on
+ * the eventfd.
+ *
+ * The eventfd is reset only once the ring was seen empty, and the ring is
+ * looked at again after the reset: if the producer committed in between,
+ * the eventfd is set again, so a ring with data left behind a spent
+ * wake-up budget always wakes the loop again.  The stream ends (eof) once
+ * the producer has closed the ring and everything below its last commit
+ * is consumed.  Each descriptor's discard count, and at the end the
+ * header's, goes to counters.lost_events.
+ *
+ * An inconsistent header (io_shm_ring_peek) counts an error and ends the
+ * stream with -EPROTO; a bad ring at creation gives a reason that
+ * io_shm_create_why() hands to the loop for its log line.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "io-priv.h"
+#include "shm_ring.h"
 
+#define SHM_MEMFD_PREFIX "/memfd:"
+
+struct shm_source {
+	struct io_shm_ring ring;
+	struct io_shm_subbuf cur;	/* the sub-buffer being written */
+};
+
+/* Why the last shm stream set-up of this thread failed (a static string). */
+static __thread const char *shm_last_why;
+
+/* A memfd (by its /proc link) whose first bytes are our magic. */
 bool io_shm_is_stream(int fd)
 {
-	return false;
+	char path[64], link[sizeof(SHM_MEMFD_PREFIX)];
+	uint32_t magic = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n < (ssize_t)strlen(SHM_MEMFD_PREFIX) ||
+	    memcmp(link, SHM_MEMFD_PREFIX, strlen(SHM_MEMFD_PREFIX)) != 0)
+		return false;
+	return pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+	       magic == KCSHM_MAGIC;
 }
 
+const char *io_shm_create_why(int err)
+{
+	return shm_last_why ? shm_last_why : strerror(-err);
+}
+
+static struct shm_source *shm_of(const struct io_stream *s)
+{
+	return s->kind_priv;
+}
+
+/* Take the ring over; mmap output exposes the sub-buffers' mapping. */
 static int shm_create(struct io_stream *s)
 {
-	return -ENOTSUP;
+	struct lttng_kconsumerd_fd *pub = s->pub;
+	bool mmap_out = pub->output == LTTNG_EVENT_MMAP;
+	struct shm_source *p = calloc(1, sizeof(*p));
+	int ret;
+
+	shm_last_why = NULL;
+	if (!p)
+		return -ENOMEM;
+	s->kind_priv = p;
+	ret = io_shm_ring_open(&p->ring, pub->consumerd_fd, s->aux_fd,
+			       pub->max_sb_size, mmap_out, &shm_last_why);
+	if (ret < 0)
+		return ret;
+	if (!mmap_out)
+		return io_writer_pipe_open(s);
+	pub->mmap_base = (void *)p->ring.data;
+	pub->mmap_len = p->ring.data_len;
+	s->mapped = true;
+	return 0;
+}
+
+static void shm_destroy(struct io_stream *s)
+{
+	struct shm_source *p = shm_of(s);
+
+	if (!p)
+		return;
+	if (s->mapped) {
+		s->pub->mmap_base = NULL;
+		s->pub->mmap_len = 0;
+		s->mapped = false;
+	}
+	io_shm_ring_close(&p->ring);
+	free(p);
+	s->kind_priv = NULL;
+}
+
+/* The ring looked empty: reset the eventfd, look again, notice the end. */
+static int shm_idle(struct io_stream *s, struct io_shm_subbuf *sb,
+		const char **why)
+{
+	struct io_shm_ring *r = &shm_of(s)->ring;
+	int ret;
+
+	io_shm_ring_clear(r);
+	ret = io_shm_ring_peek(r, sb, why);
+	if (ret == 0 && io_shm_ring_closed(r)) {
+		ret = io_shm_ring_peek(r, sb, why);	/* commits before closed */
+		if (ret == 0)
+			s->eof = true;
+	}
+	if (ret > 0)
+		io_shm_ring_signal(r);	/* its wake-up was just reset */
+	return ret;
+}
+
+/* sb is in the trace file (or empty): count its discards, free its slot. */
+static void shm_release(struct io_stream *s, const struct io_shm_subbuf *sb)
+{
+	struct io_shm_ring *r = &shm_of(s)->ring;
+
+	s->counters.lost_events += sb->discarded - r->discarded;
+	io_shm_ring_release(r, sb);
+}
+
+/* The next sub-buffer with bytes to write: 1, 0 for none, or -EPROTO. */
+static int shm_next(struct io_stream *s, struct io_shm_subbuf *sb)
+{
+	struct io_shm_ring *r = &shm_of(s)->ring;
+	const char *why = NULL;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < r->nsb; i++) {
+		ret = io_shm_ring_peek(r, sb, &why);
+		if (ret == 0)
+			ret = shm_idle(s, sb, &why);
+		if (ret <= 0 || sb->padded_size > 0)
+			break;
+		shm_release(s, sb);	/* an empty packet: its discards only */
+		ret = 0;
+	}
+	if (ret < 0)
+		s->counters.errors++;
+	return ret;
+}
+
+/* Write the next committed sub-buffer, then give its slot back. */
+static ssize_t shm_consume_one(struct io_stream *s)
+{
+	struct shm_source *p = shm_of(s);
+	ssize_t written;
+	int ret;
+
+	ret = shm_next(s, &p->cur);
+	if (ret <= 0)
+		return ret;
+	if (s->pub->output == LTTNG_EVENT_MMAP)
+		written = io_write_mmap(s, p->cur.padded_size);
+	else
+		written = io_write_splice(s, p->cur.padded_size);
+	if (written < 0)
+		return written;
+	shm_release(s, &p->cur);
+	return written;
+}
+
+/* Discards the producer counted after its last commit (it died, say). */
+static ssize_t shm_flush_final(struct io_stream *s)
+{
+	struct io_shm_ring *r = &shm_of(s)->ring;
+	uint64_t total = io_shm_ring_discarded(r);
+
+	if (total > r->discarded) {
+		s->counters.lost_events += total - r->discarded;
+		r->discarded = total;
+	}
+	return 0;
+}
+
+static int shm_mmap_read_offset(struct io_stream *s, unsigned long *off)
+{
+	*off = (unsigned long)shm_of(s)->cur.map_off;
+	return 0;
+}
+
+/* Splice from the memfd at the current sub-buffer's offset plus *off. */
+static ssize_t shm_splice_in(struct io_stream *s, loff_t *off, size_t len)
+{
+	loff_t pos = (loff_t)shm_of(s)->cur.file_off + *off;
+	ssize_t n;
+
+	n = splice(s->pub->consumerd_fd, &pos, s->pipe[1], NULL, len,
+		   SPLICE_F_MOVE | SPLICE_F_MORE);
+	if (n < 0)
+		return -errno;
+	*off += n;
+	return n;
+}
+
+static int shm_poll_fd(const struct io_stream *s)
+{
+	return s->aux_fd;
 }
 
 const struct io_source io_source_shm = {
 	.create = shm_create,
+	.destroy = shm_destroy,
+	.consume_one = shm_consume_one,
+	.flush_final = shm_flush_final,
+	.mmap_read_offset = shm_mmap_read_offset,
+	.splice_in = shm_splice_in,
+	.poll_fd = shm_poll_fd,
 };

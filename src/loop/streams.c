@@ -398,7 +398,7 @@ static int stream_open(struct stream *s, int *code, const char **why)
 
 	if (ret) {
 		*code = KCONSUMERD_ERROR_RECV_FD;
-		*why = "stream set-up failed (output mode or sub-buffer size?)";
+		*why = io_stream_create_why(s->kind, ret);
 		return ret;
 	}
 	ret = io_sink_open(s->st->ctx->outdir_fd, s->pub.path_name,

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * shm streams through the consumer library's loop, driven by a fake
+ * session daemon: ADD_STREAM with two fds (memfd, then eventfd) in both
+ * output modes, byte-exact trace files, the stream ending when the
+ * producer closes it, discards while the stream is PAUSEd reaching the
+ * stream's lost_events, wrong fd counts and bad rings refused with the
+ * offending fds closed, a hostile producer ending its own stream only, and
+ * STOP waiting for open shm streams.  The harness checks for fd leaks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "shm_test_util.h"
+
+#define SB	(16 * 1024)
+#define NSB	8
+
+/* Wait until the consumer has this many streams open. */
+static void wait_active(struct harness *h, uint64_t n)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (harness_stats(h).streams_active == n)
+			return;
+		usleep(5000);
+	}
+	fail_msg("streams_active stayed %llu, expected %llu",
+		 (unsigned long long)harness_stats(h).streams_active,
+		 (unsigned long long)n);
+}
+
+/* n events of len bytes, waiting for a free slot instead of discarding. */
+static void write_paced(struct kcshm_stream *p, uint64_t seed, uint64_t n,
+		size_t len)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		for (int t = 0; kcshm_stream_room(p) == 0; t++) {
+			assert_true(t < 10000);
+			usleep(500);
+		}
+		assert_int_equal(stu_write_events(p, seed + i, 1, len), 1);
+	}
+}
+
+/* Add a shm stream keyed key (the fds stay the producer's). */
+static void add_shm(struct harness *h, struct kcshm_stream *p, int key,
+		const char *name, uint32_t output, uint32_t state)
+{
+	struct ksession_stream st;
+
+	ksession_stream_init(&st, kcshm_stream_memfd(p), name, SB);
+	st.fd2 = kcshm_stream_eventfd(p);
+	st.key = key;
+	st.output = output;
+	st.state = state;
+	assert_int_equal(ksession_add_stream(h->ks, &st), 0);
+}
+
+/* One stream per output mode, interleaved, closed, then byte-exact. */
+static void test_both_modes_byte_exact(void **state)
+{
+	struct stu_recorder rec[2];
+	struct kcshm_stream *p[2];
+	struct harness h;
+	char path[PATH_MAX];
+
+	harness_start(&h, NULL);
+	for (int i = 0; i < 2; i++) {
+		stu_recorder_init(&rec[i]);
+		p[i] = stu_stream(SB, NSB, &rec[i]);
+	}
+	assert_int_equal(ksession_add_shm_stream(h.ks, kcshm_stream_memfd(p[0]),
+			kcshm_stream_eventfd(p[0]), "mmap", SB, LTTNG_EVENT_MMAP), 0);
+	add_shm(&h, p[1], 1001, "splice", LTTNG_EVENT_SPLICE, ACTIVE_FD);
+	harness_wait_streams(&h, 2);
+	for (uint64_t i = 0; i < 3000; i++) {
+		write_paced(p[0], i, 1, 1 + i * 37 % 3000);
+		write_paced(p[1], i, 1, 1 + i * 53 % 5000);
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(kcshm_stream_close(p[i]), 0);
+	wait_active(&h, 0);	/* each ended once drained after its close */
+	stu_assert_file(harness_path(&h, "mmap", path), rec[0].buf, rec[0].len);
+	stu_assert_file(harness_path(&h, "splice", path), rec[1].buf, rec[1].len);
+	assert_int_equal(harness_stats(&h).bytes, rec[0].len + rec[1].len);
+	assert_int_equal(harness_stats(&h).lost_events, 0);
+	assert_int_equal(harness_stats(&h).errors, 0);
+	for (int i = 0; i < 2; i++) {
+		kcshm_stream_destroy(p[i]);
+		stu_recorder_free(&rec[i]);
+	}
+	harness_stop(&h);
+}
+
+/* A PAUSEd stream fills its ring: discards, counted, reported, exact. */
+static void run_paused(uint32_t output)
+{
+	struct stu_recorder rec;
+	struct kcshm_stream *p;
+	struct kcshm_stats st;
+	struct harness h;
+	char path[PATH_MAX];
+	uint64_t ok;
+
+	harness_start(&h, NULL);
+	stu_recorder_init(&rec);
+	p = stu_stream(SB, 4, &rec);
+	add_shm(&h, p, 77, "paused", output, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(ksession_update_stream(h.ks, 77, PAUSE_FD, -1), 0);
+	usleep(100000);
+	ok = stu_write_events(p, 1, 200, 1000);	/* room for ~64 */
+	assert_true(ok < 200);
+	usleep(100000);
+	assert_int_equal(harness_file_size(harness_path(&h, "paused", path)), 0);
+	assert_int_equal(ksession_update_stream(h.ks, 77, ACTIVE_FD, -1), 0);
+	write_paced(p, 2, 100, 1000);
+	assert_int_equal(kcshm_stream_close(p), 0);
+	wait_active(&h, 0);
+	assert_int_equal(kcshm_stream_stats(p, &st), 0);
+	assert_int_equal(st.discarded, 200 - ok);
+	assert_int_equal(rec.last_discarded, st.discarded);
+	assert_int_equal(harness_stats(&h).lost_events, st.discarded);
+	stu_assert_file(path, rec.buf, rec.len);
+	kcshm_stream_destroy(p);
+	stu_recorder_free(&rec);
+	harness_stop(&h);
+}
+
+static void test_paused_discards_mmap(void **state)
+{
+	run_paused(LTTNG_EVENT_MMAP);
+}
+
+static void test_paused_discards_splice(void **state)
+{
+	run_paused(LTTNG_EVENT_SPLICE);
+}
+
+/* A shm stream needs exactly its two fds; other kinds exactly one. */
+static void test_fd_counts(void **state)
+{
+	struct kcshm_stream *p;
+	struct ksession_stream st;
+	struct harness h;
+	int pp[2], efd;
+
+	harness_start(&h, NULL);
+	p = stu_stream(SB, NSB, NULL);
+	ksession_stream_init(&st, kcshm_stream_memfd(p), "one_fd", SB);
+	assert_int_equal(ksession_add_stream(h.ks, &st), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	assert_int_equal(pipe2(pp, O_CLOEXEC), 0);
+	efd = eventfd(0, EFD_CLOEXEC);
+	ksession_stream_init(&st, pp[0], "pipe_two_fds", SB);
+	st.fd2 = efd;
+	assert_int_equal(ksession_add_stream(h.ks, &st), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	close(pp[0]);
+	assert_true(harness_pipe_reader_closed(pp[1]));	/* theirs closed */
+	/* the eventfd and memfd swapped: not a stream kind */
+	ksession_stream_init(&st, kcshm_stream_eventfd(p), "swapped", SB);
+	st.fd2 = kcshm_stream_memfd(p);
+	assert_int_equal(ksession_add_stream(h.ks, &st), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	assert_int_equal(harness_stats(&h).streams, 0);
+	close(pp[1]);
+	close(efd);
+	kcshm_stream_destroy(p);
+	harness_stop(&h);
+}
+
+/* Bad rings are refused with a code; the consumer goes on serving. */
+static void test_bad_rings_refused(void **state)
+{
+	struct stu_ring r;
+	struct harness h;
+	struct kcshm_stream *p;
+
+	harness_start(&h, NULL);
+	p = stu_stream(SB, NSB, NULL);
+	assert_int_equal(stu_ring_make(&r, NSB, SB, false, 0), 0);	/* unsealed */
+	assert_int_equal(ksession_add_shm_stream(h.ks, r.memfd, r.efd, "unsealed",
+			SB, LTTNG_EVENT_MMAP), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	stu_ring_free(&r);
+	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 0), 0);
+	r.hdr->num_subbuf = 1;
+	assert_int_equal(ksession_add_shm_stream(h.ks, r.memfd, r.efd, "geometry",
+			SB, LTTNG_EVENT_SPLICE), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	stu_ring_free(&r);
+	assert_int_equal(ksession_add_shm_stream(h.ks, kcshm_stream_memfd(p),
+			kcshm_stream_eventfd(p), "sb_size", SB * 2,
+			LTTNG_EVENT_MMAP), 0);
+	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_ERROR_RECV_FD);
+	assert_int_equal(harness_stats(&h).streams, 0);
+	add_shm(&h, p, 5, "good", LTTNG_EVENT_MMAP, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(kcshm_stream_close(p), 0);
+	wait_active(&h, 0);
+	assert_true(harness_no_code(&h, 100));
+	kcshm_stream_destroy(p);
+	harness_stop(&h);
+}
+
+/* A producer corrupting its header loses its stream; others go on. */
+static void test_hostile_ends_own_stream(void **state)
+{
+	struct stu_ring r;
+	struct harness h;
+	char path[PATH_MAX];
+	int w;
+
+	harness_start(&h, NULL);
+	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 0), 0);
+	assert_int_equal(ksession_add_shm_stream(h.ks, r.memfd, r.efd, "evil",
+			SB, LTTNG_EVENT_MMAP), 0);
+	w = harness_add_pipe(&h, 900, "healthy", SB);
+	harness_wait_streams(&h, 2);
+	stu_ring_commit(&r, 0, 'e', 100, 4096, 0);
+	__atomic_store_n(&r.hdr->produced, UINT64_MAX / 2, __ATOMIC_RELEASE);
+	stu_ring_commit(&r, 1, 'e', 100, 4096, 0);	/* and a wake-up */
+	r.hdr->produced = UINT64_MAX / 2;
+	wait_active(&h, 1);
+	assert_int_not_equal(harness_code(&h, 5000), KCONSUMERD_EXIT_SUCCESS);
+	assert_true(harness_stats(&h).errors >= 1);
+	harness_write_range(w, 900, 0, 100000);
+	close(w);
+	wait_active(&h, 0);
+	harness_verify(harness_path(&h, "healthy", path), 900, 100000);
+	stu_ring_free(&r);
+	harness_stop(&h);
+}
+
+/* After STOP the consumer waits for the open shm stream to be closed. */
+static void test_stop_waits_for_close(void **state)
+{
+	struct stu_recorder rec;
+	struct kcshm_stream *p;
+	struct harness h;
+	char path[PATH_MAX];
+
+	harness_start(&h, NULL);
+	stu_recorder_init(&rec);
+	p = stu_stream(SB, NSB, &rec);
+	add_shm(&h, p, 3, "late", LTTNG_EVENT_SPLICE, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(ksession_stop(h.ks), 0);
+	for (int i = 0; i < 10; i++) {
+		write_paced(p, (uint64_t)i, 100, 500);
+		assert_int_equal(kcshm_stream_flush(p), 0);
+		assert_true(harness_no_code(&h, 100));	/* still running */
+	}
+	assert_int_equal(kcshm_stream_close(p), 0);
+	harness_join(&h);
+	stu_assert_file(harness_path(&h, "late", path), rec.buf, rec.len);
+	kcshm_stream_destroy(p);
+	stu_recorder_free(&rec);
+	harness_teardown(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_both_modes_byte_exact),
+		cmocka_unit_test(test_paused_discards_mmap),
+		cmocka_unit_test(test_paused_discards_splice),
+		cmocka_unit_test(test_fd_counts),
+		cmocka_unit_test(test_bad_rings_refused),
+		cmocka_unit_test(test_hostile_ends_own_stream),
+		cmocka_unit_test(test_stop_waits_for_close),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kctf as the session daemon of its own kconsumerd: start it on private
+ * sockets writing into the trace directory, hand it the metadata (a pipe
+ * stream, "metadata") and one shm stream per thread ("channel0_N", two
+ * fds per ADD_STREAM), PAUSE / resume them, STOP, and wait for it to exit
+ * having drained everything.  Any error code from the consumer is shown
+ * and makes the run fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ksession.h"
+#include "kctf.h"
+
+#define SESSION_READY_MS	30000
+#define SESSION_EXIT_MS		120000
+#define SESSION_META_KEY	1
+#define SESSION_KEY_BASE	1000
+#define SESSION_LOG_TAIL	2048
+#define SESSION_META_MAX	65536	/* a default pipe's capacity */
+
+/* Count and show the codes that mean something went wrong. */
+static void session_on_code(int code, void *priv)
+{
+	struct kctf *k = priv;
+
+	switch (code) {
+	case KCONSUMERD_COMMAND_SOCK_READY:
+	case KCONSUMERD_SUCCESS_RECV_FD:
+	case KCONSUMERD_POLL_HUP:
+	case KCONSUMERD_EXIT_SUCCESS:
+		return;
+	default:
+		k->bad_codes++;
+		kctf_err("kconsumerd reported %s (%d)", ksession_code_name(code),
+			code);
+	}
+}
+
+int kctf_consumer_start(struct kctf *k)
+{
+	char *err_path = cli_strdup_printf("%s/err.sock", k->rundir);
+	char *cmd_path = cli_strdup_printf("%s/cmd.sock", k->rundir);
+	char *log = cli_strdup_printf("%s/kconsumerd.log", k->rundir);
+	char *args[] = { "-o", k->outdir, k->o.verbose ? "-v" : NULL, NULL };
+	struct ksession_launch l = {
+		.cmd_path = cmd_path, .err_path = err_path, .args = args,
+		.timeout_ms = SESSION_READY_MS,
+	};
+	int ret;
+
+	k->consumer_bin = cli_find_consumer(k->o.consumer);
+	l.exe = k->consumer_bin;
+	l.out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ret = l.out_fd < 0 ? -errno : ksession_new(&k->ks);
+	if (ret == 0) {
+		ksession_set_code_hook(k->ks, session_on_code, k);
+		ret = ksession_launch(k->ks, &l);
+		k->consumer = l.pid;
+		k->launched = ret == 0 || ret == -ECHILD || ret == -ETIMEDOUT;
+	}
+	if (ret == -ENOENT)
+		kctf_err("cannot run '%s' (use --consumer PATH)", l.exe);
+	else if (ret < 0)
+		kctf_errno(ret, "cannot start kconsumerd");
+	if (l.out_fd >= 0)
+		close(l.out_fd);
+	free(err_path);
+	free(cmd_path);
+	free(log);
+	return ret;
+}
+
+/* The metadata through a pipe: written whole (it fits), then handed over. */
+int kctf_add_metadata(struct kctf *k)
+{
+	char *text = ctf_metadata(&k->trace);
+	struct ksession_stream st;
+	size_t len;
+	int p[2], ret = 0;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	if (len >= SESSION_META_MAX || pipe2(p, O_CLOEXEC) < 0) {
+		ret = len >= SESSION_META_MAX ? -EFBIG : -errno;
+		free(text);
+		return ret;
+	}
+	if (write(p[1], text, len) != (ssize_t)len)
+		ret = -EIO;
+	close(p[1]);
+	if (ret == 0) {
+		ksession_stream_init(&st, p[0], "metadata", SESSION_META_MAX);
+		st.key = SESSION_META_KEY;
+		ret = ksession_add_stream(k->ks, &st);
+	}
+	close(p[0]);
+	free(text);
+	return ret;
+}
+
+/* One ADD_STREAM with a message per thread, each with memfd and eventfd. */
+int kctf_add_streams(struct kctf *k)
+{
+	struct ksession_stream *st = calloc(k->o.streams, sizeof(*st));
+	char **names = calloc(k->o.streams, sizeof(*names));
+	int ret = st && names ? 0 : -ENOMEM;
+
+	for (unsigned int i = 0; ret == 0 && i < k->o.streams; i++) {
+		names[i] = cli_strdup_printf("channel0_%u", i);
+		ksession_stream_init(&st[i], kcshm_stream_memfd(k->th[i].s),
+				     names[i], k->o.subbuf_size);
+		st[i].fd2 = kcshm_stream_eventfd(k->th[i].s);
+		st[i].key = SESSION_KEY_BASE + (int)i;
+		st[i].output = k->o.output;
+	}
+	if (ret == 0)
+		ret = ksession_add_streams(k->ks, st, k->o.streams);
+	for (unsigned int i = 0; names && i < k->o.streams; i++)
+		free(names[i]);
+	free(names);
+	free(st);
+	return ret;
+}
+
+/* UPDATE_STREAM every shm stream to state (PAUSE_FD or ACTIVE_FD). */
+int kctf_set_state(struct kctf *k, uint32_t state)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; ret == 0 && i < k->o.streams; i++)
+		ret = ksession_update_stream(k->ks, SESSION_KEY_BASE + (int)i,
+					     state, -1);
+	return ret;
+}
+
+/* STOP, then EXIT_SUCCESS and the process's exit status 0. */
+int kctf_consumer_finish(struct kctf *k)
+{
+	int ret = ksession_stop(k->ks);
+
+	if (ret == 0)
+		ret = ksession_expect_code(k->ks, KCONSUMERD_EXIT_SUCCESS,
+					   SESSION_EXIT_MS, NULL);
+	if (ret < 0) {
+		kctf_errno(ret, "kconsumerd did not report EXIT_SUCCESS");
+		return ret;
+	}
+	ret = ksession_wait(k->consumer, SESSION_EXIT_MS, &k->status, &k->ru);
+	if (ret == 0)
+		k->consumer = -1;
+	if (ret == 0 && (!WIFEXITED(k->status) || WEXITSTATUS(k->status))) {
+		kctf_err("kconsumerd ended with wait status %#x", k->status);
+		ret = -EPROTO;
+	}
+	return ret;
+}
+
+/* End a consumer still running (error paths) and free the session. */
+void kctf_consumer_end(struct kctf *k)
+{
+	if (k->consumer > 0)
+		ksession_terminate(k->consumer, 2000, NULL, NULL);
+	k->consumer = -1;
+	ksession_free(k->ks);
+	k->ks = NULL;
+}
+
+/* Print the end of the consumer's log (after a failure). */
+void kctf_show_log(struct kctf *k)
+{
+	char *path = cli_strdup_printf("%s/kconsumerd.log", k->rundir);
+	char buf[SESSION_LOG_TAIL];
+	struct stat sb;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && fstat(fd, &sb) == 0)
+		n = pread(fd, buf, sizeof(buf), sb.st_size > SESSION_LOG_TAIL ?
+			  sb.st_size - SESSION_LOG_TAIL : 0);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	if (n > 0)
+		fprintf(stderr, "--- end of the consumer's log ---\n%.*s",
+			(int)n, buf);
+}

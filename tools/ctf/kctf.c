@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kctf: a userspace tracer built on liblttng-kconsumerd-shm that records a
+ * CTF 1.8 trace through kconsumerd.  N threads each record a mix of event
+ * types into their own shm stream at a given rate; kctf starts a
+ * kconsumerd on private sockets and plays its session daemon (metadata as
+ * a pipe stream, the shm streams with two fds each, optional PAUSE at the
+ * start to make the producers outrun the consumer, STOP at the end), then
+ * reports what was recorded, what was discarded (the trace says the same:
+ * babeltrace2 prints the events and the discarded-event notices), the
+ * rate, and the consumer's CPU time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "kctf.h"
+
+void kctf_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kctf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void kctf_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kctf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err < 0 ? -err : err));
+}
+
+static void kctf_usage(FILE *out)
+{
+	fputs("Usage: kctf [OPTIONS]\n"
+	      "\n"
+	      "Record a CTF 1.8 trace with kconsumerd: N threads, each recording\n"
+	      "events into its own shm ring buffer, drained by a kconsumerd started\n"
+	      "on private sockets into a trace directory (babeltrace2 DIR reads it).\n"
+	      "\n"
+	      "  -n, --streams N       threads, one shm stream each (default 4)\n"
+	      "  -e, --events N        events per thread (default 100000)\n"
+	      "  -r, --rate R          events per second per thread (default\n"
+	      "                        250000; 0: as fast as possible)\n"
+	      "  -s, --subbuf-size B   sub-buffer size in bytes, a multiple of the\n"
+	      "                        page size (default 65536)\n"
+	      "  -b, --subbufs N       sub-buffers per stream (default 8)\n"
+	      "  -m, --mode MODE       consumer output: mmap or splice (default mmap)\n"
+	      "  -p, --pause MS        PAUSE the streams for MS ms at the start: the\n"
+	      "                        consumer reads nothing, full rings discard\n"
+	      "  -o, --output-dir DIR  trace directory, new or empty (default: a new\n"
+	      "                        kctf-trace.XXXXXX under $TMPDIR or /tmp)\n"
+	      "  -c, --consumer PATH   kconsumerd binary (default: the build tree's,\n"
+	      "                        then PATH)\n"
+	      "  -M, --machine         print one key=value summary line\n"
+	      "  -v, --verbose         run the consumer with -v\n"
+	      "  -h, --help            this help\n", out);
+}
+
+/* The options that take no number: false for an unknown one. */
+static bool kctf_flag(int c, const char *arg, struct kctf_opts *o)
+{
+	switch (c) {
+	case 'o':
+		o->output_dir = arg;
+		return true;
+	case 'c':
+		o->consumer = arg;
+		return true;
+	case 'M':
+		o->machine = true;
+		return true;
+	case 'v':
+		o->verbose = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One option: false on a bad value. */
+static bool kctf_option(int c, const char *arg, struct kctf_opts *o)
+{
+	uint64_t v = 0;
+	bool ok = true;
+
+	switch (c) {
+	case 'n':
+		ok = cli_parse_u64(arg, 1, 1024, &v);
+		o->streams = (unsigned int)v;
+		break;
+	case 'e':
+		return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->events);
+	case 'r':
+		return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->rate);
+	case 's':
+		ok = cli_parse_u64(arg, 1, KCSHM_MAX_SUBBUF_SIZE, &v);
+		o->subbuf_size = v;
+		break;
+	case 'b':
+		ok = cli_parse_u64(arg, KCSHM_MIN_SUBBUFS, KCSHM_MAX_SUBBUFS, &v);
+		o->num_subbuf = (unsigned int)v;
+		break;
+	case 'p':
+		ok = cli_parse_u64(arg, 0, 3600000, &v);
+		o->pause_ms = (unsigned int)v;
+		break;
+	case 'm':
+		ok = !strcmp(arg, "mmap") || !strcmp(arg, "splice");
+		o->output = !strcmp(arg, "splice") ? LTTNG_EVENT_SPLICE :
+						     LTTNG_EVENT_MMAP;
+		break;
+	default:
+		return kctf_flag(c, arg, o);
+	}
+	return ok;
+}
+
+/* 0 to go on, 1 after help, -1 on a usage error. */
+static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "streams", required_argument, NULL, 'n' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "subbuf-size", required_argument, NULL, 's' },
+		{ "subbufs", required_argument, NULL, 'b' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "pause", required_argument, NULL, 'p' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "consumer", required_argument, NULL, 'c' },
+		{ "machine", no_argument, NULL, 'M' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct kctf_opts){ .streams = 4, .events = 100000, .rate = 250000,
+		.subbuf_size = 65536, .num_subbuf = 8, .output = LTTNG_EVENT_MMAP };
+	while ((c = getopt_long(argc, argv, "n:e:r:s:b:m:p:o:c:Mvh", longopts,
+				NULL)) != -1) {
+		if (c == 'h') {
+			kctf_usage(stdout);
+			return 1;
+		}
+		if (!kctf_option(c, optarg, o)) {
+			kctf_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		kctf_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is dir empty (or missing)? */
+static bool kctf_dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	while (d && empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return empty;
+}
+
+/* The run directory (sockets, log) and the trace directory. */
+static int kctf_dirs(struct kctf *k)
+{
+	int ret;
+
+	k->rundir = cli_mkdtemp("kctf-run");
+	if (!k->rundir)
+		return -errno;
+	if (!k->o.output_dir) {
+		k->outdir = cli_mkdtemp("kctf-trace");
+		return k->outdir ? 0 : -errno;
+	}
+	if (!kctf_dir_empty(k->o.output_dir)) {
+		kctf_err("%s is not empty: give a new or empty trace directory",
+			k->o.output_dir);
+		return -EEXIST;
+	}
+	ret = cli_mkdir_p(k->o.output_dir);
+	if (ret == 0 && !(k->outdir = realpath(k->o.output_dir, NULL)))
+		ret = -errno;
+	return ret;
+}
+
+/* Hand everything to the consumer; threads wait for kctf_threads_go(). */
+static int kctf_setup(struct kctf *k)
+{
+	int ret = kctf_dirs(k);
+
+	if (ret == 0)
+		ret = ctf_trace_init(&k->trace);
+	if (ret == 0)
+		ret = kctf_streams_create(k);
+	if (ret < 0) {
+		kctf_errno(ret, "cannot set up the trace");
+		return ret;
+	}
+	ret = kctf_consumer_start(k);
+	if (ret == 0)
+		ret = kctf_add_metadata(k);
+	if (ret == 0)
+		ret = kctf_add_streams(k);
+	if (ret == 0 && k->o.pause_ms)
+		ret = kctf_set_state(k, PAUSE_FD);
+	if (ret == 0)
+		ret = kctf_threads_start(k);
+	if (ret < 0)
+		kctf_errno(ret, "cannot hand the streams to kconsumerd");
+	return ret;
+}
+
+/* Record (with the optional pause), then STOP and wait for the drain. */
+static int kctf_record(struct kctf *k)
+{
+	struct timespec ts = { k->o.pause_ms / 1000,
+			       (long)(k->o.pause_ms % 1000) * 1000000 };
+	int ret = 0;
+
+	kctf_threads_go(k);
+	if (k->o.pause_ms) {
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		ret = kctf_set_state(k, ACTIVE_FD);
+	}
+	kctf_threads_join(k, ret < 0);
+	if (ret == 0)
+		ret = kctf_consumer_finish(k);
+	if (ret == 0 && k->bad_codes)
+		ret = -EIO;
+	return ret;
+}
+
+/* Totals over the threads, and the recording time in seconds. */
+static double kctf_totals(const struct kctf *k, struct kcshm_stats *sum)
+{
+	uint64_t t0 = UINT64_MAX, t1 = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int i = 0; i < k->o.streams; i++) {
+		const struct kctf_thread *t = &k->th[i];
+
+		sum->events += t->stats.events;
+		sum->discarded += t->stats.discarded;
+		sum->subbufs += t->stats.subbufs;
+		sum->bytes += t->stats.bytes;
+		t0 = t->t_begin < t0 ? t->t_begin : t0;
+		t1 = t->t_end > t1 ? t->t_end : t1;
+	}
+	return t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0;
+}
+
+static void kctf_report(const struct kctf *k)
+{
+	struct kcshm_stats sum;
+	double secs = kctf_totals(k, &sum);
+	double cpu = (double)(k->ru.ru_utime.tv_sec + k->ru.ru_stime.tv_sec) +
+		     (double)(k->ru.ru_utime.tv_usec + k->ru.ru_stime.tv_usec) / 1e6;
+
+	if (k->o.machine) {
+		printf("events=%llu discarded=%llu packets=%llu bytes=%llu "
+		       "seconds=%.6f consumer_cpu=%.6f trace=%s\n",
+		       (unsigned long long)sum.events,
+		       (unsigned long long)sum.discarded,
+		       (unsigned long long)sum.subbufs,
+		       (unsigned long long)sum.bytes, secs, cpu, k->outdir);
+		return;
+	}
+	printf("trace:     %s (CTF 1.8: metadata, channel0_0..%u)\n",
+	       k->outdir, k->o.streams - 1);
+	printf("streams:   %u shm streams (%s), %u sub-buffers of %zu KiB each\n",
+	       k->o.streams, k->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice",
+	       k->o.num_subbuf, k->o.subbuf_size >> 10);
+	printf("events:    %llu recorded, %llu discarded, in %llu packets "
+	       "(%.1f MiB)\n", (unsigned long long)sum.events,
+	       (unsigned long long)sum.discarded, (unsigned long long)sum.subbufs,
+	       (double)sum.bytes / 1048576.0);
+	printf("rate:      %.0f events/s over %.3f s\n",
+	       secs > 0 ? (double)(sum.events + sum.discarded) / secs : 0.0, secs);
+	printf("consumer:  %.3f CPU seconds\n", cpu);
+	printf("read it:   babeltrace2 %s\n", k->outdir);
+}
+
+/* Undo everything; after a failure, drop the trace directory we made. */
+static void kctf_teardown(struct kctf *k, bool failed)
+{
+	bool keep_run = failed && k->launched;
+
+	kctf_threads_join(k, true);
+	kctf_consumer_end(k);
+	kctf_streams_destroy(k);
+	if (failed && !k->o.output_dir && k->outdir)
+		cli_rm_rf(k->outdir);
+	if (k->rundir && !keep_run)
+		cli_rm_rf(k->rundir);
+	else if (k->rundir)
+		fprintf(stderr, "consumer log kept: %s/kconsumerd.log\n",
+			k->rundir);
+	free(k->rundir);
+	free(k->outdir);
+	free(k->consumer_bin);
+	pthread_mutex_destroy(&k->go_lock);
+	pthread_cond_destroy(&k->go_cond);
+}
+
+int main(int argc, char **argv)
+{
+	struct kctf k = { .consumer = -1 };
+	int ret;
+
+	ret = kctf_parse(argc, argv, &k.o);
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&k.go_lock, NULL);
+	pthread_cond_init(&k.go_cond, NULL);
+	ret = kctf_setup(&k);
+	if (ret == 0)
+		ret = kctf_record(&k);
+	if (ret < 0 && k.rundir)
+		kctf_show_log(&k);
+	if (ret == 0)
+		kctf_report(&k);
+	kctf_teardown(&k, ret < 0);
+	return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kctf, a userspace tracer and load generator on the shm producer
+ * library: what its three parts share.  kctf.c parses options, runs the
+ * session and reports; kctf-load.c owns the shm streams and the threads
+ * that record into them (one stream per thread); kctf-session.c plays the
+ * session daemon of the kconsumerd it starts.
+ */
+#ifndef KCTF_KCTF_H
+#define KCTF_KCTF_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <lttng/kconsumerd-protocol.h>
+#include <lttng/kconsumerd-shm.h>
+
+#include "ctf.h"
+
+struct kctf_opts {
+	unsigned int streams;		/* threads, one shm stream each */
+	uint64_t events;		/* events per thread */
+	uint64_t rate;			/* events/s per thread; 0: flat out */
+	size_t subbuf_size;
+	unsigned int num_subbuf;
+	uint32_t output;		/* LTTNG_EVENT_MMAP or _SPLICE */
+	unsigned int pause_ms;		/* streams PAUSEd this long at start */
+	const char *output_dir;		/* trace directory, or NULL */
+	const char *consumer;		/* kconsumerd binary, or NULL */
+	bool machine;			/* one key=value summary line */
+	bool verbose;
+};
+
+struct kctf;
+
+/* One recording thread and its stream. */
+struct kctf_thread {
+	struct kctf *k;
+	unsigned int idx;
+	struct kcshm_stream *s;
+	struct ctf_stream cs;
+	pthread_t th;
+	bool started;
+	struct kcshm_stats stats;	/* at the end, after the close */
+	uint64_t t_begin, t_end;	/* ns, on the trace clock */
+};
+
+struct kctf {
+	struct kctf_opts o;
+	struct ctf_trace trace;
+	char *rundir;			/* sockets and the consumer's log */
+	char *outdir;			/* the trace */
+	char *consumer_bin;
+	struct ksession *ks;
+	pid_t consumer;			/* -1 once reaped */
+	bool launched;			/* it ran: its log is worth keeping */
+	int status;
+	struct rusage ru;
+	unsigned int bad_codes;		/* error codes from the consumer */
+	struct kctf_thread *th;
+	pthread_mutex_t go_lock;	/* threads start together */
+	pthread_cond_t go_cond;
+	bool go;
+	int stop;			/* threads stop early (error paths) */
+};
+
+/* kctf.c: "kctf: " + message (+ ": strerror(-err)") on stderr. */
+void kctf_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kctf_errno(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* kctf-load.c */
+int kctf_streams_create(struct kctf *k);
+int kctf_threads_start(struct kctf *k);
+void kctf_threads_go(struct kctf *k);
+void kctf_threads_join(struct kctf *k, bool stop);
+void kctf_streams_destroy(struct kctf *k);
+
+/* kctf-session.c */
+int kctf_consumer_start(struct kctf *k);
+int kctf_add_metadata(struct kctf *k);
+int kctf_add_streams(struct kctf *k);
+int kctf_set_state(struct kctf *k, uint32_t state);
+int kctf_consumer_finish(struct kctf *k);
+void kctf_consumer_end(struct kctf *k);
+void kctf_show_log(struct kctf *k);
+
+#endif /* KCTF_KCTF_H */
