@@ -68,7 +68,8 @@ int ksession_launch(struct ksession *s, struct ksession_launch *l)
 		return -ENOMEM;
 	ret = ksession_err_listen(s, l->err_path);
 	if (ret == 0)
-		ret = ksession_spawn(l->exe, argv, l->out_fd, &l->pid);
+		ret = ksession_spawn_flags(l->exe, argv, l->out_fd,
+				l->spawn_flags, &l->pid);
 	free(argv);
 	if (ret == 0)
 		ret = ksession_launch_wait_ready(s, l);

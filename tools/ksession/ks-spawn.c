@@ -21,11 +21,13 @@
 
 /* In the child: set up stdio and signals, exec, report errno on failure. */
 static void ksession_spawn_child(const char *exe, char *const argv[],
-		int out_fd, int report_fd)
+		int out_fd, unsigned int flags, int report_fd)
 {
 	sigset_t none;
 	int err;
 
+	if ((flags & KSESSION_SPAWN_NEW_PGRP) && setpgid(0, 0) < 0)
+		goto bad;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -59,6 +61,12 @@ static int ksession_spawn_report(int report_fd)
 int ksession_spawn(const char *exe, char *const argv[], int out_fd,
 		pid_t *pid)
 {
+	return ksession_spawn_flags(exe, argv, out_fd, 0, pid);
+}
+
+int ksession_spawn_flags(const char *exe, char *const argv[], int out_fd,
+		unsigned int flags, pid_t *pid)
+{
 	int report[2], ret;
 	pid_t child;
 
@@ -74,7 +82,7 @@ int ksession_spawn(const char *exe, char *const argv[], int out_fd,
 		return ret;
 	}
 	if (child == 0)
-		ksession_spawn_child(exe, argv, out_fd, report[1]);
+		ksession_spawn_child(exe, argv, out_fd, flags, report[1]);
 	close(report[1]);
 	ret = ksession_spawn_report(report[0]);
 	close(report[0]);

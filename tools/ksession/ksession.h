@@ -194,6 +194,20 @@ int ksession_send_raw(struct ksession *s, const void *buf, size_t len,
 int ksession_spawn(const char *exe, char *const argv[], int out_fd,
 		pid_t *pid);
 
+/* Flags of ksession_spawn_flags(). */
+enum ksession_spawn_flag {
+	/*
+	 * The child leads a new process group, so that a terminal's Ctrl-C
+	 * (SIGINT to the foreground group) does not reach it: the session
+	 * daemon decides when it stops.
+	 */
+	KSESSION_SPAWN_NEW_PGRP = 1 << 0,
+};
+
+/* ksession_spawn() with flags (enum ksession_spawn_flag). */
+int ksession_spawn_flags(const char *exe, char *const argv[], int out_fd,
+		unsigned int flags, pid_t *pid);
+
 /*
  * Wait at most timeout_ms (-1: forever) for child pid to exit and reap it.
  * *status (wait status) and *ru (its resource usage) may be NULL.
@@ -218,6 +232,7 @@ struct ksession_launch {
 	int timeout_ms;		/* for COMMAND_SOCK_READY; -1 forever */
 	pid_t pid;		/* out: the running consumer, or -1 */
 	int status;		/* out: its wait status if it exited early */
+	unsigned int spawn_flags; /* enum ksession_spawn_flag, or 0 */
 };
 
 /*

@@ -18,6 +18,8 @@ struct cli_command {
 static const struct cli_command cli_commands[] = {
 	{ "demo", cli_demo,
 	  "run kconsumerd on pipe streams fed by producers, verify the trace" },
+	{ "record", cli_record,
+	  "record kernel events (ftrace) with kconsumerd into a trace.dat" },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

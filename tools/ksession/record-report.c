@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ksession record, afterwards: the kernel's final per-CPU statistics, the
+ * trace.dat (its writer shows us every page it copies: the events and
+ * losses are counted there, without reading the files twice), and the
+ * summary.
+ *
+ * Events recorded are the data events counted in the written pages.  With
+ * the buffers empty at the end (entries 0), the kernel's own count of what
+ * the instance recorded, entries + overrun + read events, splits into
+ * "read events" (what reached the files: must equal the pages' count) and
+ * the losses: overrun (overwritten before being read) + commit overrun +
+ * dropped events.  That is the loss printed; the pages tell the same story
+ * from their side (RB_MISSED_EVENTS flags, stored counts).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "kc-config.h"
+#include "record.h"
+#include "tracedat.h"
+
+/* Totals over every CPU. */
+struct record_totals {
+	uint64_t events, lost, left, read, bytes;
+	uint64_t missed_pages, missed_stored, missed_unknown, bad_pages;
+};
+
+static uint64_t record_lost(const struct tracefs_cpu_stats *st)
+{
+	return st->overrun + st->commit_overrun + st->dropped;
+}
+
+/* Final statistics of one CPU and the size of its page file. */
+static int record_collect_cpu(struct record *r, unsigned int i)
+{
+	struct record_cpu *c = &r->cpu[i];
+	struct stat sb;
+	int ret;
+
+	ret = tracefs_cpu_stats(r->ti, i, &c->stats, &c->stats_text);
+	if (ret < 0) {
+		cli_errno(ret, "cannot read per_cpu/cpu%u/stats", i);
+		return ret;
+	}
+	if (stat(c->file, &sb) < 0) {
+		cli_errno(errno, "%s", c->file);
+		return -errno;
+	}
+	c->file_size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+int record_collect(struct record *r)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < r->ncpus; i++) {
+		if (!r->cpu[i].online)
+			continue;
+		ret = record_collect_cpu(r, i);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* tracedat_write() visitor: count the events and losses in each page. */
+static void record_on_page(void *priv, unsigned int cpu, const void *page)
+{
+	struct record *r = priv;
+
+	ftpage_account(&r->cpu[cpu].pages, page, (size_t)r->subbuf_size);
+}
+
+/* Does the trace.dat need kallsyms: asked for, or an event prints symbols? */
+static bool record_need_kallsyms(struct record *r)
+{
+	size_t i;
+
+	if (r->o.kallsyms >= 0)
+		return r->o.kallsyms;
+	for (i = 0; i < r->o.nevents; i++)
+		if (tracefs_event_prints_symbols(r->ti, r->o.events[i]))
+			return true;
+	return false;
+}
+
+int record_write_tracedat(struct record *r, uint64_t *file_size)
+{
+	struct tracedat_cpu *cpus = calloc(r->ncpus, sizeof(*cpus));
+	struct tracedat_result res;
+	struct tracedat_input in = {
+		.instance_dirfd = tracefs_instance_dirfd(r->ti),
+		.root_dirfd = tracefs_root_dirfd(r->ti),
+		.systems = (const char *const *)r->systems,
+		.nsystems = r->nsystems, .cpus = cpus, .ncpus = r->ncpus,
+		.page_size = (size_t)r->subbuf_size, .kallsyms = record_need_kallsyms(r),
+		.version = "ksession " KC_VERSION,
+		.on_page = record_on_page, .priv = r,
+	};
+	char *clock = NULL;
+	size_t len;
+	unsigned int i;
+	int ret = cpus ? 0 : -ENOMEM;
+
+	for (i = 0; cpus && i < r->ncpus; i++) {
+		cpus[i].data_path = r->cpu[i].online ? r->cpu[i].file : NULL;
+		cpus[i].stats = r->cpu[i].stats_text;
+	}
+	if (ret == 0)
+		ret = tracefs_read_at(in.instance_dirfd, "trace_clock", &clock, &len);
+	in.trace_clock = clock;
+	if (ret == 0)
+		ret = tracedat_write(r->o.path, &in, &res);
+	if (ret < 0)
+		cli_errno(ret, "cannot write %s", r->o.path);
+	*file_size = ret == 0 ? res.file_size : 0;
+	free(clock);
+	free(cpus);
+	return ret;
+}
+
+/* ---- summary ------------------------------------------------------------------------ */
+
+static void record_sum(struct record *r, struct record_totals *t)
+{
+	const struct record_cpu *c;
+	unsigned int i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < r->ncpus; i++) {
+		c = &r->cpu[i];
+		if (!c->online)
+			continue;
+		t->events += c->pages.events;
+		t->lost += record_lost(&c->stats);
+		t->left += c->stats.entries;
+		t->read += c->stats.read;
+		t->bytes += c->file_size;
+		t->missed_pages += c->pages.missed_pages;
+		t->missed_stored += c->pages.missed_stored;
+		t->missed_unknown += c->pages.missed_unknown;
+		t->bad_pages += c->pages.bad_pages;
+	}
+}
+
+static double record_tv(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The events asked for, space-separated, and the mode. */
+static void record_print_what(struct record *r)
+{
+	size_t i;
+
+	printf("recorded:      %u CPUs for %.3f s (%s), %s mode, events:",
+			r->nonline, r->t_off - r->t_on,
+			r->stop_reason ? r->stop_reason : "stopped",
+			r->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice");
+	for (i = 0; i < r->o.nevents; i++)
+		printf(" %s", r->o.events[i]);
+	putchar('\n');
+}
+
+static void record_print_cpus(struct record *r)
+{
+	const struct record_cpu *c;
+	unsigned int i;
+
+	for (i = 0; i < r->ncpus; i++) {
+		c = &r->cpu[i];
+		if (!c->online)
+			continue;
+		printf("  cpu%u: %llu events, %llu lost, %llu left, %llu bytes\n",
+				i, (unsigned long long)c->pages.events,
+				(unsigned long long)record_lost(&c->stats),
+				(unsigned long long)c->stats.entries,
+				(unsigned long long)c->file_size);
+	}
+}
+
+/* Events and losses, with what the kernel and the pages say about them. */
+static void record_print_counts(const struct record_totals *t)
+{
+	printf("events:        %llu recorded (counted in the written pages; "
+			"kernel read events: %llu%s)\n",
+			(unsigned long long)t->events, (unsigned long long)t->read,
+			t->read == t->events ? ", equal" : ", DIFFERENT");
+	printf("events lost:   %llu (kernel: overrun + commit overrun + dropped "
+			"events)\n", (unsigned long long)t->lost);
+	printf("               pages flagged [EVENTS DROPPED]: %llu, "
+			"their stored counts: %llu%s\n",
+			(unsigned long long)t->missed_pages,
+			(unsigned long long)t->missed_stored,
+			t->missed_unknown ? " (some pages had no room for a count)" : "");
+	printf("entries left:  %llu%s\n", (unsigned long long)t->left,
+			t->left ? " (the buffers were not emptied)" : "");
+	if (t->bad_pages)
+		printf("bad pages:     %llu\n", (unsigned long long)t->bad_pages);
+}
+
+/* Bytes, CPU time, the output and how to read it. */
+static void record_print_costs(struct record *r, const struct record_totals *t,
+		uint64_t file_size)
+{
+	struct rusage self;
+	double mine, theirs;
+
+	getrusage(RUSAGE_SELF, &self);
+	mine = record_tv(&self.ru_utime) + record_tv(&self.ru_stime);
+	theirs = record_tv(&r->consumer_ru.ru_utime) +
+		record_tv(&r->consumer_ru.ru_stime);
+	printf("bytes:         %llu of pages (%.1f MiB), %s %.1f MiB\n",
+			(unsigned long long)t->bytes, (double)t->bytes / 1048576.0,
+			r->o.path, (double)file_size / 1048576.0);
+	printf("recorder CPU:  %.3f s (ksession %.3f s + kconsumerd %.3f s)\n",
+			mine + theirs, mine, theirs);
+	printf("output:        %s (trace.dat version 6)\n", r->o.path);
+	printf("read it with:  trace-cmd report %s\n", r->o.path);
+}
+
+/* How the COMMAND ended, if there was one. */
+static void record_print_command(struct record *r)
+{
+	int st = r->command_status;
+
+	if (!r->o.command)
+		return;
+	if (WIFEXITED(st))
+		printf("command:       %s exited with status %d\n",
+				r->o.command[0], WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		printf("command:       %s killed by signal %d (%s)\n",
+				r->o.command[0], WTERMSIG(st), strsignal(WTERMSIG(st)));
+}
+
+void record_summary(struct record *r, uint64_t file_size)
+{
+	struct record_totals t;
+
+	record_sum(r, &t);
+	record_print_what(r);
+	record_print_cpus(r);
+	record_print_counts(&t);
+	record_print_costs(r, &t, file_size);
+	record_print_command(r);
+	fflush(stdout);
+}

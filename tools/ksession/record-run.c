@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ksession record, recording: tracing on, the COMMAND (fork + exec, in
+ * ksession's process group so a terminal's Ctrl-C reaches it too), a wait
+ * loop on the signal self-pipe and the error socket that ends on the
+ * COMMAND's exit, the duration, a signal or a consumer failure, with a
+ * progress line on a terminal; then the stop: tracing off, the COMMAND
+ * ended if still running, STOP to the consumer, which drains every buffer
+ * to empty and exits.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "record.h"
+
+#define RECORD_SLICE_MS 200		/* wait slice: progress, duration */
+#define RECORD_DRAIN_TIMEOUT_S 60.0	/* for the consumer's exit after STOP */
+#define RECORD_COMMAND_GRACE_MS 2000	/* SIGTERM to SIGKILL */
+#define RECORD_PROGRESS_CPUS 8		/* CPUs shown one by one */
+
+/* ---- the COMMAND --------------------------------------------------------------- */
+
+/* In the child: default signals, nothing blocked, exec; 127 if it fails. */
+static void record_command_child(char **argv)
+{
+	sigset_t none;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvp(argv[0], argv);
+	fprintf(stderr, "ksession: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+	_exit(127);
+}
+
+static int record_command_start(struct record *r)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_errno(errno, "cannot fork the command");
+		return -errno;
+	}
+	if (pid == 0)
+		record_command_child(r->o.command);
+	r->command = pid;
+	return 0;
+}
+
+/* Reap the COMMAND if it has exited. */
+static void record_command_check(struct record *r)
+{
+	int status;
+
+	if (r->command < 0 || waitpid(r->command, &status, WNOHANG) != r->command)
+		return;
+	r->command = -1;
+	r->command_status = status;
+	r->command_done = true;
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+static uint64_t record_file_size(const char *path)
+{
+	struct stat sb;
+
+	return path && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* Append " cpuN X.X MiB, L lost" for one CPU; returns its loss. */
+static uint64_t record_progress_cpu(struct record *r, unsigned int i,
+		char *line, size_t size, bool show)
+{
+	struct tracefs_cpu_stats st;
+	uint64_t lost = 0;
+	size_t len = strlen(line);
+
+	if (tracefs_cpu_stats(r->ti, i, &st, NULL) == 0)
+		lost = st.overrun + st.commit_overrun + st.dropped;
+	if (show && len < size)
+		snprintf(line + len, size - len, "  cpu%u %.1f MiB, %llu lost", i,
+				(double)record_file_size(r->cpu[i].file) / 1048576.0,
+				(unsigned long long)lost);
+	return lost;
+}
+
+/* The progress line: time, then bytes written and events lost per CPU. */
+static void record_progress(struct record *r)
+{
+	static double last;
+	bool each = r->nonline <= RECORD_PROGRESS_CPUS;
+	uint64_t lost = 0, bytes = 0;
+	double now = cli_now();
+	char line[1024];
+	unsigned int i;
+
+	if (!isatty(STDERR_FILENO) || now - last < RECORD_SLICE_MS / 1000.0)
+		return;
+	last = now;
+	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
+	for (i = 0; i < r->ncpus; i++) {
+		if (!r->cpu[i].online)
+			continue;
+		lost += record_progress_cpu(r, i, line, sizeof(line), each);
+		bytes += record_file_size(r->cpu[i].file);
+	}
+	if (!each)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				"  %u CPUs %.1f MiB, %llu lost", r->nonline,
+				(double)bytes / 1048576.0, (unsigned long long)lost);
+	cli_progress("%s", line);
+}
+
+/* ---- waiting ------------------------------------------------------------------------ */
+
+/* Wait at most ms for a signal or a code, then look at every child. */
+static void record_pump(struct record *r, int ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = record_signal_fd(), .events = POLLIN },
+		{ .fd = r->err_closed ? -1 : ksession_err_fd(r->ks), .events = POLLIN },
+	};
+
+	if (poll(pfd, 2, ms) > 0 && pfd[0].revents)
+		record_signals_drain();
+	record_read_codes(r);
+	record_command_check(r);
+	record_check_consumer(r);
+}
+
+/* Why recording ends now (0: a normal end, -errno: a failure), or 1 to go on. */
+static int record_should_stop(struct record *r)
+{
+	if (r->consumer_errors)
+		return -EPROTO;
+	if (r->consumer < 0 || r->err_closed) {
+		cli_err("kconsumerd exited while recording (wait status %#x)",
+				r->consumer < 0 ? r->consumer_status : 0);
+		return -ECHILD;
+	}
+	if (record_interrupted())
+		r->stop_reason = "interrupted";
+	else if (r->command_done)
+		r->stop_reason = "the command exited";
+	else if (r->o.duration > 0 && cli_now() - r->t_on >= r->o.duration)
+		r->stop_reason = "the duration elapsed";
+	return r->stop_reason ? 0 : 1;
+}
+
+/* Slice of the next wait: shorter when the duration ends sooner. */
+static int record_slice_ms(struct record *r)
+{
+	double left;
+
+	if (r->o.duration <= 0)
+		return RECORD_SLICE_MS;
+	left = r->o.duration - (cli_now() - r->t_on);
+	if (left * 1000.0 >= RECORD_SLICE_MS)
+		return RECORD_SLICE_MS;
+	return left > 0 ? (int)(left * 1000.0) + 1 : 0;
+}
+
+int record_run(struct record *r)
+{
+	int ret;
+
+	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "tracing_on", "1");
+	if (ret < 0) {
+		cli_errno(ret, "cannot turn tracing on");
+		return ret;
+	}
+	r->t_on = cli_now();
+	if (r->o.command && (ret = record_command_start(r)) < 0)
+		return ret;
+	while ((ret = record_should_stop(r)) > 0) {
+		record_pump(r, record_slice_ms(r));
+		record_progress(r);
+	}
+	return ret;
+}
+
+/* ---- stopping ------------------------------------------------------------------------ */
+
+/* Tracing off; end the COMMAND if it still runs. */
+static void record_tracing_off(struct record *r)
+{
+	int ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "tracing_on",
+			"0");
+
+	r->t_off = cli_now();
+	if (ret < 0)
+		cli_errno(ret, "cannot turn tracing off");
+	if (r->command < 0)
+		return;
+	ksession_terminate(r->command, RECORD_COMMAND_GRACE_MS,
+			&r->command_status, NULL);
+	r->command = -1;
+}
+
+/* How the consumer ended: 0 if with EXIT_SUCCESS and status 0. */
+static int record_consumer_result(struct record *r)
+{
+	int st = r->consumer_status;
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		cli_err("kconsumerd ended with wait status %#x", st);
+		return -EPROTO;
+	}
+	if (!r->exit_success) {
+		cli_err("kconsumerd exited without KCONSUMERD_EXIT_SUCCESS");
+		return -EPROTO;
+	}
+	return r->consumer_errors ? -EPROTO : 0;
+}
+
+int record_stop(struct record *r)
+{
+	double deadline = cli_now() + RECORD_DRAIN_TIMEOUT_S;
+	int ret;
+
+	record_tracing_off(r);
+	if (r->consumer < 0)
+		return -ECHILD;
+	ret = ksession_stop(r->ks);
+	if (ret < 0) {
+		cli_errno(ret, "cannot send STOP");
+		return ret;
+	}
+	cli_progress("draining the buffers...");
+	while (r->consumer >= 0 && cli_now() < deadline)
+		record_pump(r, RECORD_SLICE_MS);
+	record_read_codes(r);
+	cli_progress_clear();
+	if (r->consumer >= 0) {
+		cli_err("kconsumerd did not exit %.0f s after STOP",
+				RECORD_DRAIN_TIMEOUT_S);
+		return -ETIMEDOUT;
+	}
+	return record_consumer_result(r);
+}

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ksession record, setting up: signals (a self-pipe that the wait loops
+ * poll), the private ftrace instance (settings, events, sub-buffer size,
+ * online CPUs), the consumer (started on private sockets in its own
+ * process group, so a terminal's Ctrl-C reaches ksession only), and one
+ * ftrace stream per online CPU handed to it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "record.h"
+
+#define RECORD_READY_TIMEOUT_MS 30000	/* for COMMAND_SOCK_READY */
+#define RECORD_ADD_TIMEOUT_S 10.0	/* for the consumer to take the streams */
+#define RECORD_ADD_SLICE_MS 20
+#define RECORD_LOG_TAIL 2048		/* consumer log bytes shown on failure */
+
+static int record_sigpipe[2] = { -1, -1 };
+static volatile sig_atomic_t record_sigint;
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static void record_on_signal(int sig)
+{
+	int saved = errno;
+	char c = 0;
+
+	if (sig != SIGCHLD)
+		record_sigint = 1;
+	if (write(record_sigpipe[1], &c, 1) < 0) {
+		/* full pipe: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+int record_signals_setup(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = record_on_signal };
+	size_t i;
+
+	if (pipe2(record_sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+void record_signals_close(void)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	for (int i = 0; i < 2; i++) {
+		if (record_sigpipe[i] >= 0)
+			close(record_sigpipe[i]);
+		record_sigpipe[i] = -1;
+	}
+}
+
+bool record_interrupted(void)
+{
+	return record_sigint != 0;
+}
+
+int record_signal_fd(void)
+{
+	return record_sigpipe[0];
+}
+
+void record_signals_drain(void)
+{
+	char buf[64];
+
+	while (read(record_sigpipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* ---- the instance ---------------------------------------------------------------- */
+
+/* Write one instance setting, saying which on failure. */
+static int record_set(struct record *r, const char *file, uint64_t v)
+{
+	int ret = tracefs_write_u64(r->ti, file, v);
+
+	if (ret < 0)
+		cli_errno(ret, "cannot write %llu to %s", (unsigned long long)v,
+				file);
+	return ret;
+}
+
+/*
+ * The sub-buffer size when none is asked for: big sub-buffers make every
+ * transfer cheaper (a page moved, a GET_READER, a header checked per
+ * sub-buffer), up to RECORD_SUBBUF_MAX_KB, with at least four per buffer;
+ * never below the kernel's page.  0 when the instance's size is unknown.
+ */
+static uint64_t record_default_subbuf_kb(struct record *r)
+{
+	uint64_t buffer_kb = r->o.buffer_kb, kb = RECORD_SUBBUF_MAX_KB;
+	uint64_t page_kb = (uint64_t)sysconf(_SC_PAGESIZE) >> 10;
+	size_t len;
+	char *text;
+
+	if (!buffer_kb && tracefs_read_at(tracefs_instance_dirfd(r->ti),
+				"buffer_size_kb", &text, &len) == 0) {
+		buffer_kb = strtoull(text, NULL, 10);
+		free(text);
+	}
+	if (!buffer_kb)
+		return 0;
+	while (kb > page_kb && kb * 4 > buffer_kb)
+		kb /= 2;
+	return kb;
+}
+
+/* The sub-buffer size asked for, or the default one (best effort). */
+static int record_subbuf(struct record *r)
+{
+	uint64_t kb = record_default_subbuf_kb(r);
+
+	if (r->o.subbuf_kb)
+		return record_set(r, "buffer_subbuf_size_kb", r->o.subbuf_kb);
+	if (kb)	/* kernels before 6.8 have no such file: keep their page */
+		tracefs_write_u64(r->ti, "buffer_subbuf_size_kb", kb);
+	return 0;
+}
+
+/* Sub-buffer size, buffer size, wake-up threshold, clock. */
+static int record_settings(struct record *r)
+{
+	int ret;
+
+	ret = record_subbuf(r);
+	if (ret == 0 && r->o.buffer_kb)
+		ret = record_set(r, "buffer_size_kb", r->o.buffer_kb);
+	if (ret == 0)
+		ret = record_set(r, "buffer_percent", r->o.buffer_percent);
+	if (ret == 0) {
+		ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
+				"trace_clock", "local");
+		if (ret < 0)
+			cli_errno(ret, "cannot set trace_clock");
+	}
+	return ret;
+}
+
+/* Remember the system of an event spec once. */
+static int record_add_system(struct record *r, const char *spec)
+{
+	char *sys = tracefs_event_system(spec), **n;
+	size_t i;
+
+	if (!sys)
+		return -ENOMEM;
+	for (i = 0; i < r->nsystems; i++) {
+		if (!strcmp(r->systems[i], sys)) {
+			free(sys);
+			return 0;
+		}
+	}
+	n = realloc(r->systems, (r->nsystems + 1) * sizeof(*n));
+	if (!n) {
+		free(sys);
+		return -ENOMEM;
+	}
+	r->systems = n;
+	r->systems[r->nsystems++] = sys;
+	return 0;
+}
+
+/* Enable every -e event; a name that does not exist is an error. */
+static int record_enable_events(struct record *r)
+{
+	const char *spec;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < r->o.nevents; i++) {
+		spec = r->o.events[i];
+		ret = tracefs_enable_event(r->ti, spec);
+		if (ret == -ENOENT || ret == -EINVAL)
+			cli_err("no such event: %s", spec);
+		else if (ret < 0)
+			cli_errno(ret, "cannot enable %s", spec);
+		if (ret == 0)
+			ret = record_add_system(r, spec);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The online CPUs: r->ncpus slots, r->cpu[i].online. */
+static int record_cpus(struct record *r)
+{
+	bool *online = calloc(TRACEFS_MAX_CPUS, sizeof(*online));
+	int n = online ? tracefs_online_cpus(online) : -ENOMEM;
+	unsigned int i;
+
+	if (n > 0)
+		r->cpu = calloc((size_t)n, sizeof(*r->cpu));
+	if (n > 0 && !r->cpu)
+		n = -ENOMEM;
+	for (i = 0; n > 0 && i < (unsigned int)n; i++) {
+		r->cpu[i].online = online[i];
+		r->nonline += online[i];
+	}
+	free(online);
+	if (n < 0) {
+		cli_errno(n, "cannot read the online CPUs");
+		return n;
+	}
+	r->ncpus = (unsigned int)n;
+	return 0;
+}
+
+/* Create the instance, with a clear word for the usual failures. */
+static int record_create_instance(struct record *r)
+{
+	bool mounted;
+	int ret;
+
+	ret = tracefs_mount(&mounted);
+	if (ret == -EACCES || ret == -EPERM) {
+		cli_errno(ret, "cannot use tracefs at %s (ksession record needs "
+				"root)", TRACEFS_ROOT);
+		return ret;
+	}
+	if (ret < 0) {
+		cli_errno(ret, "tracefs is not mounted at %s and mounting it "
+				"failed", TRACEFS_ROOT);
+		return ret;
+	}
+	snprintf(r->instance_name, sizeof(r->instance_name), "ksession-%d",
+			(int)getpid());
+	ret = tracefs_instance_create(r->instance_name, &r->ti);
+	if (ret < 0)
+		cli_errno(ret, "cannot create %s/instances/%s%s", TRACEFS_ROOT,
+				r->instance_name,
+				geteuid() ? " (run as root)" : "");
+	return ret;
+}
+
+int record_setup_instance(struct record *r)
+{
+	int ret;
+
+	ret = record_create_instance(r);
+	if (ret == 0)
+		ret = record_settings(r);
+	if (ret == 0)
+		ret = record_enable_events(r);
+	if (ret < 0)
+		return ret;
+	r->subbuf_size = tracefs_subbuf_size(r->ti);
+	if (r->subbuf_size < 0) {
+		cli_errno((int)r->subbuf_size, "cannot read the instance's "
+				"events/header_page");
+		return (int)r->subbuf_size;
+	}
+	return record_cpus(r);
+}
+
+/* ---- the consumer ------------------------------------------------------------------ */
+
+static void record_on_code(int code, void *priv)
+{
+	struct record *r = priv;
+
+	if (r->o.verbose) {
+		cli_progress_clear();
+		fprintf(stderr, "error socket: %s (%d)\n",
+				ksession_code_name(code), code);
+	}
+}
+
+static char *record_log_path(struct record *r)
+{
+	return cli_strdup_printf("%s/kconsumerd.log", r->rundir);
+}
+
+void record_show_log(struct record *r)
+{
+	char *path, buf[RECORD_LOG_TAIL];
+	struct stat sb;
+	ssize_t n = -1;
+	int fd;
+
+	if (!r->rundir)
+		return;
+	path = record_log_path(r);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd >= 0 && fstat(fd, &sb) == 0)
+		n = pread(fd, buf, sizeof(buf), sb.st_size > RECORD_LOG_TAIL ?
+				sb.st_size - RECORD_LOG_TAIL : 0);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	cli_progress_clear();
+	fprintf(stderr, "--- end of the consumer's log ---\n%.*s", (int)n, buf);
+	if (buf[n - 1] != '\n')
+		fputc('\n', stderr);
+}
+
+/*
+ * Leave the recorder's own processes (ksession, kconsumerd) out of the
+ * events, as trace-cmd does, unless --no-filter.
+ */
+static void record_filter_self(struct record *r)
+{
+	char pids[64];
+	int ret;
+
+	if (!r->o.filter_self)
+		return;
+	snprintf(pids, sizeof(pids), "%d %d", (int)getpid(), (int)r->consumer);
+	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
+			"set_event_notrace_pid", pids);
+	if (ret < 0 && r->o.verbose)
+		cli_errno(ret, "note: cannot leave the recorder out of the trace");
+}
+
+/* The running consumer: its nice value; keep the recorder out of the trace. */
+static void record_tune_consumer(struct record *r)
+{
+	if (r->o.consumer_nice && setpriority(PRIO_PROCESS, (id_t)r->consumer,
+				r->o.consumer_nice) < 0)
+		cli_errno(errno, "warning: cannot set the consumer's nice value "
+				"to %d", r->o.consumer_nice);
+	record_filter_self(r);
+}
+
+/* Say why the consumer could not be started. */
+static void record_launch_error(struct record *r, int err, int status)
+{
+	if (err == -ENOENT)
+		cli_err("cannot run '%s' (use --consumer PATH)", r->consumer_bin);
+	else if (err == -ECHILD)
+		cli_err("kconsumerd exited (wait status %#x) before "
+			"KCONSUMERD_COMMAND_SOCK_READY", status);
+	else
+		cli_errno(err, "cannot start the consumer");
+}
+
+int record_start_consumer(struct record *r)
+{
+	char *err_path = cli_strdup_printf("%s/err.sock", r->rundir);
+	char *cmd_path = r->o.socket ? strdup(r->o.socket) :
+		cli_strdup_printf("%s/cmd.sock", r->rundir);
+	char *log_path = record_log_path(r);
+	char *args[] = { "-o", r->datadir, r->o.verbose > 1 ? "-v" : NULL, NULL };
+	struct ksession_launch l = {
+		.cmd_path = cmd_path, .err_path = err_path, .args = args,
+		.timeout_ms = RECORD_READY_TIMEOUT_MS,
+		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
+	};
+	int ret;
+
+	r->consumer_bin = cli_find_consumer(r->o.consumer);
+	l.exe = r->consumer_bin;
+	l.out_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ret = !cmd_path || !l.exe ? -ENOMEM :
+		l.out_fd < 0 ? -errno : ksession_new(&r->ks);
+	if (ret == 0) {
+		ksession_set_code_hook(r->ks, record_on_code, r);
+		ret = ksession_launch(r->ks, &l);
+		r->consumer = l.pid;
+	}
+	if (ret < 0)
+		record_launch_error(r, ret, l.status);
+	else
+		record_tune_consumer(r);
+	if (l.out_fd >= 0)
+		close(l.out_fd);
+	free(err_path);
+	free(cmd_path);
+	free(log_path);
+	return ret;
+}
+
+/* Act on one code from the consumer. */
+static void record_handle_code(struct record *r, int code)
+{
+	switch (code) {
+	case KCONSUMERD_COMMAND_SOCK_READY:
+	case KCONSUMERD_SUCCESS_RECV_FD:
+		break;
+	case KCONSUMERD_EXIT_SUCCESS:
+		r->exit_success = true;
+		break;
+	case KCONSUMERD_ERROR_RECV_FD:
+		cli_err("kconsumerd refused a stream (%s): it cannot consume "
+			"this trace_pipe_raw (see its log)",
+			ksession_code_name(code));
+		r->consumer_errors++;
+		break;
+	default:
+		cli_err("kconsumerd reported %s (%d)", ksession_code_name(code),
+				code);
+		r->consumer_errors++;
+	}
+}
+
+void record_read_codes(struct record *r)
+{
+	int code, ret;
+
+	while (r->ks && !r->err_closed) {
+		ret = ksession_wait_code(r->ks, 0, &code);
+		if (ret == -ETIMEDOUT)
+			return;
+		if (ret < 0) {
+			r->err_closed = true;
+			return;
+		}
+		record_handle_code(r, code);
+	}
+}
+
+void record_check_consumer(struct record *r)
+{
+	if (r->consumer < 0 || wait4(r->consumer, &r->consumer_status, WNOHANG,
+				&r->consumer_ru) != r->consumer)
+		return;
+	r->consumer = -1;
+}
+
+/* ---- streams ----------------------------------------------------------------------- */
+
+/* Open the trace_pipe_raw of every online CPU; fds[i] = -1 for the others. */
+static int record_open_pipes(struct record *r, int *fds)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->ncpus; i++)
+		fds[i] = -1;
+	for (i = 0; i < r->ncpus; i++) {
+		if (!r->cpu[i].online)
+			continue;
+		fds[i] = tracefs_open_pipe_raw(r->ti, i);
+		if (fds[i] < 0) {
+			cli_errno(fds[i], "cannot open per_cpu/cpu%u/trace_pipe_raw", i);
+			return fds[i];
+		}
+	}
+	return 0;
+}
+
+/* Send one ADD_STREAM with a stream per online CPU (key: CPU id + 1). */
+static int record_send_streams(struct record *r, const int *fds)
+{
+	struct ksession_stream *st = calloc(r->nonline, sizeof(*st));
+	char (*paths)[32] = calloc(r->nonline, sizeof(*paths));
+	unsigned int i, n = 0;
+	int ret = -ENOMEM;
+
+	for (i = 0; st && paths && i < r->ncpus; i++) {
+		if (fds[i] < 0)
+			continue;
+		snprintf(paths[n], sizeof(paths[n]), "cpu%u", i);
+		ksession_stream_init(&st[n], fds[i], paths[n],
+				(unsigned long)r->subbuf_size);
+		st[n].key = (int)i + 1;
+		st[n].output = r->o.output;
+		n++;
+	}
+	if (st && paths)
+		ret = ksession_add_streams(r->ks, st, n);
+	if (ret < 0)
+		cli_errno(ret, "cannot send ADD_STREAM");
+	free(st);
+	free(paths);
+	return ret;
+}
+
+/* Do the trace files of every stream exist yet? */
+static bool record_files_exist(struct record *r)
+{
+	struct stat sb;
+	unsigned int i;
+
+	for (i = 0; i < r->ncpus; i++)
+		if (r->cpu[i].online && stat(r->cpu[i].file, &sb) < 0)
+			return false;
+	return true;
+}
+
+/*
+ * The consumer opens a stream's trace file once the stream is set up:
+ * wait for all of them, or a refusal, or the consumer's end.
+ */
+static int record_wait_streams(struct record *r)
+{
+	double deadline = cli_now() + RECORD_ADD_TIMEOUT_S;
+
+	for (;;) {
+		record_read_codes(r);
+		record_check_consumer(r);
+		if (r->consumer_errors)
+			return -EPROTO;
+		if (record_files_exist(r))
+			return 0;
+		if (r->consumer < 0 || r->err_closed) {
+			cli_err("kconsumerd exited while taking the streams");
+			return -ECHILD;
+		}
+		if (record_interrupted())
+			return -EINTR;
+		if (cli_now() > deadline) {
+			cli_err("kconsumerd did not open the trace files in %.0f s",
+					RECORD_ADD_TIMEOUT_S);
+			return -ETIMEDOUT;
+		}
+		poll(NULL, 0, RECORD_ADD_SLICE_MS);
+	}
+}
+
+int record_add_streams(struct record *r)
+{
+	int *fds = calloc(r->ncpus, sizeof(*fds));
+	unsigned int i;
+	int ret;
+
+	if (!fds)
+		return -ENOMEM;
+	for (i = 0; i < r->ncpus; i++)
+		if (r->cpu[i].online)
+			r->cpu[i].file = cli_strdup_printf("%s/cpu%u", r->datadir, i);
+	ret = record_open_pipes(r, fds);
+	if (ret == 0)
+		ret = record_send_streams(r, fds);
+	for (i = 0; i < r->ncpus; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return ret < 0 ? ret : record_wait_streams(r);
+}

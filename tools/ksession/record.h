@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ksession record: private to its files.  record.c parses the options and
+ * runs the phases; record-session.c sets up the ftrace instance and the
+ * consumer and hands it the streams; record-run.c runs the COMMAND, waits
+ * (progress line, signals) and stops and drains; record-report.c writes
+ * the trace.dat and prints the summary.
+ */
+#ifndef KSESSION_RECORD_H
+#define KSESSION_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "ftrace_page.h"
+#include "ksession.h"
+#include "tracefs.h"
+
+/* Wake-up threshold of the consumer, in percent of the buffer. */
+#define RECORD_DEFAULT_BUFFER_PERCENT 25
+
+/*
+ * Nice value of the consumer: it must get a CPU soon after a wake-up even
+ * when the traced load keeps every CPU busy, or the buffers overflow.
+ */
+#define RECORD_DEFAULT_CONSUMER_NICE -10
+
+/* Largest default sub-buffer, in KiB (--subbuf-kb overrides). */
+#define RECORD_SUBBUF_MAX_KB 64
+
+struct record_opts {
+	const char **events;	/* -e specs */
+	size_t nevents;
+	uint64_t buffer_kb;	/* -b; 0: the kernel's default */
+	uint64_t subbuf_kb;	/* --subbuf-kb; 0: record_default_subbuf_kb() */
+	uint64_t buffer_percent;
+	int consumer_nice;	/* --consumer-nice */
+	uint32_t output;	/* LTTNG_EVENT_SPLICE or LTTNG_EVENT_MMAP */
+	const char *path;	/* -o */
+	double duration;	/* --duration; 0: none */
+	const char *consumer;	/* --consumer */
+	const char *socket;	/* --socket: command socket of the consumer */
+	int kallsyms;		/* 1 with, 0 without, -1: if an event needs it */
+	bool filter_self;	/* leave ksession and kconsumerd out */
+	int verbose;
+	char **command;		/* after --, NULL-terminated, or NULL */
+};
+
+/* One recorded CPU. */
+struct record_cpu {
+	bool online;
+	char *file;		/* its page file, absolute */
+	struct tracefs_cpu_stats stats;	/* at the end */
+	char *stats_text;	/* at the end, for the trace.dat */
+	uint64_t file_size;	/* its page file's size */
+	struct ftpage_totals pages;	/* what its page file holds */
+};
+
+struct record {
+	struct record_opts o;
+	/* tracefs */
+	struct tracefs_instance *ti;
+	char instance_name[64];
+	long subbuf_size;
+	unsigned int ncpus;	/* CPU slots: highest online id + 1 */
+	unsigned int nonline;
+	struct record_cpu *cpu;
+	char **systems;		/* distinct systems of the events */
+	size_t nsystems;
+	/* files */
+	char *rundir;		/* private: sockets, consumer log */
+	char *datadir;		/* next to the output: the page files */
+	/* the consumer */
+	char *consumer_bin;
+	struct ksession *ks;
+	pid_t consumer;		/* -1 once reaped */
+	int consumer_status;
+	struct rusage consumer_ru;
+	bool exit_success;	/* KCONSUMERD_EXIT_SUCCESS seen */
+	bool err_closed;	/* the error socket was closed */
+	int consumer_errors;	/* error codes received */
+	/* the run */
+	pid_t command;		/* -1 once reaped */
+	int command_status;
+	bool command_done;
+	double t_on, t_off;	/* tracing on / off (CLOCK_MONOTONIC) */
+	const char *stop_reason;
+};
+
+/* record-session.c */
+int record_signals_setup(void);
+void record_signals_close(void);
+bool record_interrupted(void);
+int record_signal_fd(void);
+void record_signals_drain(void);
+int record_setup_instance(struct record *r);
+int record_start_consumer(struct record *r);
+int record_add_streams(struct record *r);
+void record_show_log(struct record *r);
+void record_read_codes(struct record *r);
+void record_check_consumer(struct record *r);
+
+/* record-run.c */
+int record_run(struct record *r);
+int record_stop(struct record *r);
+
+/* record-report.c */
+int record_collect(struct record *r);
+int record_write_tracedat(struct record *r, uint64_t *file_size);
+void record_summary(struct record *r, uint64_t file_size);
+
+#endif /* KSESSION_RECORD_H */
