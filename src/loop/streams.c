@@ -197,20 +197,32 @@ static void stream_finish(struct stream *s, const char *why)
 	stream_close(s);
 }
 
-/* Consume until empty (at most max sub-buffers), then finish the stream. */
-static void stream_drain(struct stream *s, long max, const char *why)
+/*
+ * Consume up to max sub-buffers, stopping when nothing is ready.  Returns
+ * how many were consumed, or -1 when an error ended (and freed) the stream.
+ */
+static long stream_consume_upto(struct stream *s, long max)
 {
-	for (long i = 0; i < max; i++) {
+	long i;
+
+	for (i = 0; i < max; i++) {
 		ssize_t r = stream_consume(s);
 
 		if (r < 0) {
 			stream_fail(s, (int)r);
-			return;
+			return -1;
 		}
 		if (r == 0)
 			break;
 	}
-	stream_finish(s, why);
+	return i;
+}
+
+/* Consume until empty (at most max sub-buffers), then finish the stream. */
+static void stream_drain(struct stream *s, long max, const char *why)
+{
+	if (stream_consume_upto(s, max) >= 0)
+		stream_finish(s, why);
 }
 
 /*
@@ -249,7 +261,7 @@ static void streams_backoff_cb(evutil_socket_t fd, short what, void *arg)
 static void stream_service(struct stream *s, uint32_t events)
 {
 	struct kc_ctx *ctx = s->st->ctx;
-	int i;
+	long i;
 
 	if ((events & EPOLLERR) && !(events & (EPOLLIN | EPOLLPRI))) {
 		kc_err(ctx, "stream %d (%s): poll error: stream ended",
@@ -258,16 +270,9 @@ static void stream_service(struct stream *s, uint32_t events)
 		stream_close(s);
 		return;
 	}
-	for (i = 0; i < STREAM_BUDGET; i++) {
-		ssize_t r = stream_consume(s);
-
-		if (r < 0) {
-			stream_fail(s, (int)r);
-			return;
-		}
-		if (r == 0)
-			break;
-	}
+	i = stream_consume_upto(s, STREAM_BUDGET);
+	if (i < 0)
+		return;
 	if (i > 0)
 		ctx_activity(ctx);
 	if (i < STREAM_BUDGET &&
