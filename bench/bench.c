@@ -323,3 +323,12 @@ void bench_files_unlink(const char *dir, char *const *names, unsigned int n)
 	if (dfd >= 0)
 		close(dfd);
 }
+
+int bench_end_run(const char *rundir, int ret)
+{
+	if (ret < 0)
+		fprintf(stderr, "consumer log: %s/kconsumerd.log (kept)\n", rundir);
+	else
+		cli_rm_rf(rundir);
+	return ret < 0 ? 1 : 0;
+}

@@ -17,6 +17,10 @@
 /* Median of n values (the array is sorted in place). */
 double bench_median(double *v, size_t n);
 
+/* Keep rundir (and say where its consumer log is) on failure, else remove
+ * it; returns the exit status for ret. */
+int bench_end_run(const char *rundir, int ret);
+
 /* Seconds of user + system time in ru. */
 double bench_ru_cpu(const struct rusage *ru);
 

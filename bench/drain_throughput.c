@@ -403,12 +403,7 @@ static int dt_main(struct dt_env *env)
 	       "MB/s", "", "s", "s");
 	for (i = 0; ret == 0 && i < env->o->nks; i++)
 		ret = dt_measure(env, env->o->ks[i]);
-	if (ret < 0)
-		fprintf(stderr, "consumer log: %s/kconsumerd.log (kept)\n",
-				env->rundir);
-	else
-		cli_rm_rf(env->rundir);
-	return ret < 0 ? 1 : 0;
+	return bench_end_run(env->rundir, ret);
 }
 
 int main(int argc, char **argv)

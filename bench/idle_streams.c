@@ -402,12 +402,7 @@ static int is_main(struct is_env *env)
 	ret = cli_mkdir_p(env->outdir);
 	if (ret == 0)
 		ret = is_measure(env);
-	if (ret < 0)
-		fprintf(stderr, "consumer log: %s/kconsumerd.log (kept)\n",
-				env->rundir);
-	else
-		cli_rm_rf(env->rundir);
-	return ret < 0 ? 1 : 0;
+	return bench_end_run(env->rundir, ret);
 }
 
 int main(int argc, char **argv)
