@@ -4,6 +4,7 @@
  * directories, finding the consumer binary and the progress line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -202,4 +203,24 @@ char *cli_find_consumer(const char *given)
 	}
 	free(dir);
 	return strdup("kconsumerd");
+}
+
+void cli_show_log_tail(const char *path)
+{
+	char buf[2048];
+	struct stat sb;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && fstat(fd, &sb) == 0)
+		n = pread(fd, buf, sizeof(buf), sb.st_size > (off_t)sizeof(buf) ?
+				sb.st_size - (off_t)sizeof(buf) : 0);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	cli_progress_clear();
+	fprintf(stderr, "--- end of the consumer's log ---\n%.*s", (int)n, buf);
+	if (buf[n - 1] != '\n')
+		fputc('\n', stderr);
 }

@@ -30,7 +30,6 @@
 #define DEMO_READY_TIMEOUT_MS 30000	/* as the 2011 session daemon */
 #define DEMO_STALL_TIMEOUT_S 30.0	/* no byte drained for this long: fail */
 #define DEMO_SLICE_MS 200		/* wait slice, for the progress line */
-#define DEMO_LOG_TAIL 2048		/* log bytes shown on failure */
 
 struct demo_opts {
 	uint64_t streams;
@@ -267,24 +266,9 @@ static void demo_on_code(int code, void *priv)
 static void demo_show_log(struct demo *d)
 {
 	char *path = cli_strdup_printf("%s/kconsumerd.log", d->rundir);
-	char buf[DEMO_LOG_TAIL];
-	struct stat sb;
-	ssize_t n = -1;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cli_show_log_tail(path);
 	free(path);
-	if (fd >= 0 && fstat(fd, &sb) == 0)
-		n = pread(fd, buf, sizeof(buf),
-			sb.st_size > DEMO_LOG_TAIL ? sb.st_size - DEMO_LOG_TAIL : 0);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	cli_progress_clear();
-	fprintf(stderr, "--- end of the consumer's log ---\n%.*s", (int)n, buf);
-	if (buf[n - 1] != '\n')
-		fputc('\n', stderr);
 }
 
 /* Reap the consumer if it has exited. */

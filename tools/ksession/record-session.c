@@ -24,7 +24,6 @@
 #define RECORD_READY_TIMEOUT_MS 30000	/* for COMMAND_SOCK_READY */
 #define RECORD_ADD_TIMEOUT_S 10.0	/* for the consumer to take the streams */
 #define RECORD_ADD_SLICE_MS 20
-#define RECORD_LOG_TAIL 2048		/* consumer log bytes shown on failure */
 
 static int record_sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t record_sigint;
@@ -298,27 +297,13 @@ static char *record_log_path(struct record *r)
 
 void record_show_log(struct record *r)
 {
-	char *path, buf[RECORD_LOG_TAIL];
-	struct stat sb;
-	ssize_t n = -1;
-	int fd;
+	char *path;
 
 	if (!r->rundir)
 		return;
 	path = record_log_path(r);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cli_show_log_tail(path);
 	free(path);
-	if (fd >= 0 && fstat(fd, &sb) == 0)
-		n = pread(fd, buf, sizeof(buf), sb.st_size > RECORD_LOG_TAIL ?
-				sb.st_size - RECORD_LOG_TAIL : 0);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return;
-	cli_progress_clear();
-	fprintf(stderr, "--- end of the consumer's log ---\n%.*s", (int)n, buf);
-	if (buf[n - 1] != '\n')
-		fputc('\n', stderr);
 }
 
 /*
