@@ -2,7 +2,7 @@
 /*
  * Helpers of the ftrace suite (see ftrace_util.h).  The page checker is
  * written from the kernel's documented format on purpose, independently
- * of src/io/ftrace-page.c, so that it checks the consumer rather than
+ * of src/common/ftrace-page.c, so that it checks the consumer rather than
  * repeating it.
  */
 #include <dirent.h>

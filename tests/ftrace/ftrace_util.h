@@ -3,7 +3,11 @@
  * Helpers of the ftrace suite and its storm benchmark: tracefs and private
  * instances (kc-test-PID-N, removed at the end, stale ones of dead
  * processes swept), per-CPU stats, a syscall load thread pinned to a CPU,
- * and an independent checker of trace files made of ring-buffer pages.
+ * and a checker of trace files made of ring-buffer pages.
+ *
+ * The checker is a deliberately independent oracle: it does not use the
+ * project's one page parser (src/common/ftrace-page.c) but its own reading
+ * of the kernel's format, so that a bug in the parser cannot hide itself.
  */
 #ifndef KC_TESTS_FTRACE_UTIL_H
 #define KC_TESTS_FTRACE_UTIL_H

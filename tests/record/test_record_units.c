@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "ftrace_page.h"
+#include "ftrace-page.h"
 #include "tracedat.h"
 #include "tracefs.h"
 
@@ -38,7 +38,7 @@ static void pb_init(struct page_builder *b, uint64_t ts)
 {
 	memset(b, 0, sizeof(*b));
 	memcpy(b->p, &ts, 8);
-	b->off = FTPAGE_HEADER_SIZE;
+	b->off = FTRACE_PAGE_HDR;
 }
 
 static void pb_u32(struct page_builder *b, uint32_t v)
@@ -57,7 +57,7 @@ static void pb_event(struct page_builder *b, uint32_t type_len,
 
 static void pb_commit(struct page_builder *b, uint64_t flags)
 {
-	uint64_t commit = (b->off - FTPAGE_HEADER_SIZE) | flags;
+	uint64_t commit = (b->off - FTRACE_PAGE_HDR) | flags;
 
 	memcpy(b->p + 8, &commit, 8);
 }
@@ -81,14 +81,14 @@ static void build_mixed(struct page_builder *b)
 static void test_page_events(void **state)
 {
 	struct page_builder b;
-	struct ftpage_info pi;
+	struct ftrace_page_info pi;
 
 	build_mixed(&b);
 	pb_commit(&b, 0);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), 0);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), 0);
 	assert_int_equal(pi.events, 3);
 	assert_int_equal(pi.time_stamp, 1000);
-	assert_int_equal(pi.commit, b.off - FTPAGE_HEADER_SIZE);
+	assert_int_equal(pi.commit, b.off - FTRACE_PAGE_HDR);
 	assert_false(pi.missed);
 }
 
@@ -96,7 +96,7 @@ static void test_page_events(void **state)
 static void test_page_null_padding(void **state)
 {
 	struct page_builder b;
-	struct ftpage_info pi;
+	struct ftrace_page_info pi;
 
 	pb_init(&b, 1);
 	pb_event(&b, 2, 1, 2);
@@ -104,7 +104,7 @@ static void test_page_null_padding(void **state)
 	b.off += 64;			/* garbage after it is not read */
 	memset(b.p + b.off - 64, 0xff, 64);
 	pb_commit(&b, 0);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), 0);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), 0);
 	assert_int_equal(pi.events, 1);
 }
 
@@ -112,13 +112,13 @@ static void test_page_null_padding(void **state)
 static void test_page_missed(void **state)
 {
 	struct page_builder b;
-	struct ftpage_info pi;
+	struct ftrace_page_info pi;
 	uint64_t lost = 12345, raw = 0xffffffffc0000f80ULL;
 
 	build_mixed(&b);
 	memcpy(b.p + b.off, &lost, 8);
-	pb_commit(&b, FTPAGE_MISSED_EVENTS | FTPAGE_MISSED_STORED);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), 0);
+	pb_commit(&b, FTRACE_MISSED_EVENTS | FTRACE_MISSED_STORED);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), 0);
 	assert_true(pi.missed);
 	assert_true(pi.missed_stored);
 	assert_int_equal(pi.missed_count, 12345);
@@ -127,7 +127,7 @@ static void test_page_missed(void **state)
 	pb_init(&b, 0);
 	pb_event(&b, 29, 0, 0);		/* the rest is empty */
 	memcpy(b.p + 8, &raw, 8);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), 0);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), 0);
 	assert_int_equal(pi.commit, 0xf80);
 	assert_true(pi.missed && pi.missed_stored);
 }
@@ -136,24 +136,24 @@ static void test_page_missed(void **state)
 static void test_page_malformed(void **state)
 {
 	struct page_builder b;
-	struct ftpage_info pi;
+	struct ftrace_page_info pi;
 	uint64_t big = PAGE;
 
 	pb_init(&b, 0);
 	memcpy(b.p + 8, &big, 8);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), -EBADMSG);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), -EBADMSG);
 
 	pb_init(&b, 0);
 	pb_event(&b, 8, 1, 8);
 	b.off -= 8;
 	pb_commit(&b, 0);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), -EBADMSG);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), -EBADMSG);
 
 	pb_init(&b, 0);
 	pb_u32(&b, 0);
 	pb_u32(&b, 2);
 	pb_commit(&b, 0);
-	assert_int_equal(ftpage_parse(b.p, PAGE, &pi), -EBADMSG);
+	assert_int_equal(ftrace_page_parse(b.p, PAGE, &pi), -EBADMSG);
 }
 
 /* ---- stats -------------------------------------------------------------------- */

@@ -79,7 +79,7 @@ static void record_on_page(void *priv, unsigned int cpu, const void *page)
 {
 	struct record *r = priv;
 
-	ftpage_account(&r->cpu[cpu].pages, page, (size_t)r->subbuf_size);
+	ftrace_page_account(&r->cpu[cpu].pages, page, (size_t)r->subbuf_size);
 }
 
 /* Does the trace.dat need kallsyms: asked for, or an event prints symbols? */

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "ftrace_page.h"
+#include "ftrace-page.h"
 #include "ksession.h"
 #include "tracefs.h"
 
@@ -55,7 +55,7 @@ struct record_cpu {
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
 	uint64_t file_size;	/* its page file's size */
-	struct ftpage_totals pages;	/* what its page file holds */
+	struct ftrace_page_totals pages;	/* what its page file holds */
 };
 
 struct record {

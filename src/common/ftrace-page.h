@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The kernel's ring-buffer pages (sub-buffers) as tracefs hands them out,
- * seen by the ftrace source: the page header (a time stamp and a commit
- * word whose top bits flag lost events), the lost-event count the kernel
- * may store after the data, and the event headers, walked to learn the
- * time at a given offset when a page is cut in two.
+ * The kernel's ring-buffer pages (sub-buffers) as tracefs hands them out:
+ * the page header (a time stamp and a commit word whose top bits flag lost
+ * events), the lost-event count the kernel may store after the data, and
+ * the event headers.  The one parser of this format: the consumer's ftrace
+ * source walks pages to learn the time at a cut, the recorder counts the
+ * events and losses of what it wrote.
  *
  * Layout on a 64-bit kernel: u64 time_stamp; local_t commit (8 bytes);
  * data.  commit & FTRACE_COMMIT_MASK is the number of data bytes; bit 31
@@ -14,6 +15,7 @@
 #ifndef KC_FTRACE_PAGE_H
 #define KC_FTRACE_PAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +59,38 @@ size_t ftrace_page_put_extend(unsigned char *p, uint64_t delta);
  */
 uint64_t ftrace_page_time_at(const unsigned char *data, size_t len,
 		uint64_t page_ts);
+
+/* What one page holds. */
+struct ftrace_page_info {
+	uint64_t time_stamp;
+	uint32_t commit;	/* data bytes */
+	bool missed;		/* events were lost before this page */
+	bool missed_stored;	/* ... and their count is missed_count */
+	uint64_t missed_count;
+	uint64_t events;	/* data events (padding, time stamps excluded) */
+};
+
+/*
+ * Parse one page of page_size bytes.  Returns 0, or -EBADMSG when the
+ * commit or an event runs past the page (info is then partly filled).
+ */
+int ftrace_page_parse(const void *page, size_t page_size,
+		struct ftrace_page_info *info);
+
+/* Totals over the pages of one file. */
+struct ftrace_page_totals {
+	uint64_t pages;
+	uint64_t empty_pages;	/* pages with commit 0 */
+	uint64_t events;
+	uint64_t missed_pages;	/* pages flagged with lost events */
+	uint64_t missed_stored;	/* sum of the stored counts */
+	uint64_t missed_unknown; /* flagged pages with no stored count */
+	uint64_t bad_pages;	/* pages that failed to parse */
+	uint64_t bytes;		/* pages * page_size */
+};
+
+/* Parse one page (page_size bytes) and add it to the totals (bytes too). */
+void ftrace_page_account(struct ftrace_page_totals *t, const void *page,
+		size_t page_size);
 
 #endif /* KC_FTRACE_PAGE_H */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+#include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "ftrace-page.h"
@@ -107,52 +109,120 @@ static uint64_t ev_fix_abs(uint64_t abs, uint64_t ts)
 }
 
 /*
- * Apply the event at data[pos] (at least 4 bytes left) to *ts; returns
- * its size, or 0 when the rest of the page is empty or the event is
- * malformed.
+ * Walk the event at data[pos] (at least 4 bytes left of len): apply it to
+ * *ts and say whether it is a data event.  Returns its size, 0 when the
+ * rest of the page is empty (padding with no delta), or -1 when it is
+ * malformed or runs past len.
  */
-static size_t ev_step(const unsigned char *data, size_t pos, size_t len,
-		uint64_t *ts)
+static long ev_step(const unsigned char *data, size_t pos, size_t len,
+		uint64_t *ts, bool *is_data)
 {
 	unsigned int type;
-	uint32_t delta, arg = 0;
+	uint32_t delta, arg;
 	size_t size;
 
 	ev_split(load32(data + pos), &type, &delta);
-	if (type <= EV_DATA_MAX && type > 0) {
-		*ts += delta;
-		return 4 + (size_t)type * 4;
-	}
-	if (pos + 8 > len)
-		return 0;
-	arg = load32(data + pos + 4);
-	if (type == EV_TIME_EXTEND) {
-		*ts += ((uint64_t)arg << EV_TS_SHIFT) + delta;
-		return 8;
-	}
-	if (type == EV_TIME_STAMP) {
-		*ts = ev_fix_abs(((uint64_t)arg << EV_TS_SHIFT) + delta, *ts);
-		return 8;
-	}
+	*is_data = type <= EV_DATA_MAX;
 	if (type == EV_PADDING && delta == 0)
 		return 0;
-	size = 4 + (size_t)arg;
-	if (type == 0)
+	if (type <= EV_DATA_MAX && type > 0) {
+		size = 4 + (size_t)type * 4;
+	} else {
+		if (pos + 8 > len)
+			return -1;
+		arg = load32(data + pos + 4);
+		if (type == EV_TIME_EXTEND || type == EV_TIME_STAMP) {
+			uint64_t t = ((uint64_t)arg << EV_TS_SHIFT) + delta;
+
+			*ts = type == EV_TIME_STAMP ? ev_fix_abs(t, *ts) :
+						       *ts + t;
+			return 8;
+		}
+		if (type == 0 && arg < 4)
+			return -1;
+		size = 4 + (size_t)arg;
+	}
+	if (size > len - pos)
+		return -1;
+	if (type <= EV_DATA_MAX)
 		*ts += delta;
-	return size >= 8 ? size : 0;
+	return (long)size;
+}
+
+/*
+ * Walk data[0, len): the time in force after it and its data events.
+ * Returns 0, or -EBADMSG when an event is malformed or runs past len.
+ */
+static int ev_walk(const unsigned char *data, size_t len, uint64_t *ts,
+		uint64_t *events)
+{
+	size_t pos = 0;
+	bool is_data;
+	long n;
+
+	while (pos + 4 <= len) {
+		n = ev_step(data, pos, len, ts, &is_data);
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return -EBADMSG;
+		*events += is_data;
+		pos += (size_t)n;
+	}
+	return pos == len ? 0 : -EBADMSG;
 }
 
 uint64_t ftrace_page_time_at(const unsigned char *data, size_t len,
 		uint64_t page_ts)
 {
-	uint64_t ts = page_ts;
-	size_t pos = 0, n;
+	uint64_t ts = page_ts, events = 0;
 
-	while (pos + 4 <= len) {
-		n = ev_step(data, pos, len, &ts);
-		if (n == 0)
-			break;
-		pos += n;
-	}
+	ev_walk(data, len, &ts, &events);
 	return ts;
+}
+
+int ftrace_page_parse(const void *page, size_t page_size,
+		struct ftrace_page_info *info)
+{
+	const unsigned char *p = page;
+	uint64_t raw, ts;
+	size_t end;
+
+	memset(info, 0, sizeof(*info));
+	if (page_size < FTRACE_PAGE_HDR)
+		return -EBADMSG;
+	info->time_stamp = load64(p);
+	raw = load64(p + 8);
+	info->commit = (uint32_t)(raw & FTRACE_COMMIT_MASK);
+	info->missed = (raw & FTRACE_MISSED_EVENTS) != 0;
+	end = FTRACE_PAGE_HDR + (size_t)info->commit;
+	if (end > page_size)
+		return -EBADMSG;
+	if ((raw & FTRACE_MISSED_STORED) && end + 8 <= page_size) {
+		info->missed_stored = true;
+		info->missed_count = load64(p + end);
+	}
+	ts = info->time_stamp;
+	return ev_walk(p + FTRACE_PAGE_HDR, info->commit, &ts, &info->events);
+}
+
+void ftrace_page_account(struct ftrace_page_totals *t, const void *page,
+		size_t page_size)
+{
+	struct ftrace_page_info pi;
+	int ret = ftrace_page_parse(page, page_size, &pi);
+
+	t->bytes += page_size;
+	t->pages++;
+	t->events += pi.events;
+	t->empty_pages += pi.commit == 0;
+	if (ret < 0)
+		t->bad_pages++;
+	if (!pi.missed)
+		return;
+	t->missed_pages++;
+	if (pi.missed_stored)
+		t->missed_stored += pi.missed_count;
+	else
+		t->missed_unknown++;
 }
