@@ -41,8 +41,11 @@ struct lttng_kconsumerd_fd_list {
 
 /*
  * One stream.  sessiond_fd is its key; the consumer owns consumerd_fd and
- * out_fd and closes them when the stream ends.  A buffer-ready callback
- * may read every field and must not change any but out_fd_offset.
+ * closes it when the stream ends.  The trace files belong to the stream's
+ * sink: out_fd and out_fd_offset mirror its current file (rotation moves
+ * out_fd to the next file at a sub-buffer boundary), for callbacks that
+ * want to look.  A buffer-ready callback may read every field and must
+ * not change any but out_fd_offset (the next write goes there).
  */
 struct lttng_kconsumerd_fd {
 	struct cds_list_head list;
@@ -201,6 +204,21 @@ extern int lttng_kconsumerd_set_command_sock(
 extern int lttng_kconsumerd_set_output_dir(
 		struct lttng_kconsumerd_local_data *ctx, const char *dir);
 
+/*
+ * Rotate the trace files of streams added from now on, as LTTng's
+ * tracefile_size / tracefile_count: with size > 0 a stream's files are
+ * PATH_0, PATH_1, ...; the next one starts, at a sub-buffer boundary, when
+ * the coming sub-buffer would take the current one past size bytes (a
+ * sub-buffer larger than size gets a file of its own).  With count > 0
+ * only the newest count files are kept: the oldest is removed when a new
+ * one opens, and the stream's stats count what it held (rotated_bytes,
+ * rotated_subbufs).  size 0 turns rotation off.  Returns 0, or -EINVAL
+ * for a count without a size.
+ */
+extern int lttng_kconsumerd_set_tracefile(
+		struct lttng_kconsumerd_local_data *ctx, uint64_t size,
+		uint32_t count);
+
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {
 	LTTNG_KCONSUMERD_LOG_ERR = 3,
@@ -228,6 +246,9 @@ struct lttng_kconsumerd_stats {
 	uint64_t streams;	/* streams added (for the totals) */
 	uint64_t streams_active; /* streams still open (for the totals) */
 	uint64_t sync_wait_ns;	/* time the loop waited for page-cache writeback */
+	uint64_t rotated_bytes;	/* in trace files removed by rotation */
+	uint64_t rotated_subbufs; /* sub-buffers in those files */
+	uint64_t files;		/* trace files opened (rotation makes more) */
 };
 
 /*

@@ -2,8 +2,9 @@
 /*
  * Inside the ftrace source: the state shared by its common part
  * (source_ftrace.c: recognising the fd, the sub-buffer size, the kernel's
- * loss counters) and its two modes (source_ftrace_splice.c,
- * source_ftrace_mmap.c).
+ * loss counters, the kind's table) and its two modes, each an ops table of
+ * its own (source_ftrace_splice.c, source_ftrace_mmap.c) that calls the
+ * common part, never the other way round.
  */
 #ifndef KC_FTRACE_PRIV_H
 #define KC_FTRACE_PRIV_H
@@ -34,17 +35,18 @@ struct ftrace_stream {
 	uint64_t other_lost;	/* commit overrun + dropped since the start */
 	bool stats_due;		/* a page announced losses: re-read stats */
 
+	uint64_t stats_ns;	/* when the stats file was last read */
+
 	/* splice mode */
 	size_t splice_len;	/* bytes asked of one splice: whole pages */
-	size_t pending;		/* bytes in the pipe not yet given to the writer */
-	unsigned char *page;	/* one sub-buffer, for read() */
+	unsigned char *page;	/* one sub-buffer, for read(); also the page
+				   handed out while it is in the sink */
 	unsigned char *held;	/* a partial page not written yet */
 	bool held_valid;
+	bool held_out;		/* the held page is part of the sub-buffer out */
 	uint64_t held_end;	/* the time after its last event */
-	int peek_fd;		/* the trace file opened for reading, or -1 */
-	dev_t peek_dev;		/* the file peek_fd (or the failed try) is for */
-	ino_t peek_ino;
-	bool peek_tried;
+	unsigned int flush_splices; /* bounds on the work done at the end */
+	unsigned int flush_reads;
 
 	/* mmap mode */
 	struct ftrace_map *map;
@@ -55,25 +57,19 @@ static inline struct ftrace_stream *ftrace_of(const struct io_stream *s)
 	return s->kind_priv;
 }
 
-/* source_ftrace.c */
+/* source_ftrace.c: the part both modes share */
+int ftrace_create(struct io_stream *s, const char **why);
+void ftrace_destroy(struct io_stream *s);
 bool ftrace_subbuf_ok(unsigned long size);
 void ftrace_kacc(uint64_t *acc, uint64_t *seen, uint64_t cur);
 void ftrace_lost_update(struct io_stream *s);
 void ftrace_stats_refresh(struct io_stream *s);
+void ftrace_stats_maybe(struct io_stream *s);
 void ftrace_count_page(struct io_stream *s, const void *page);
-ssize_t ftrace_write_pages(struct io_stream *s, const void *buf, size_t len);
+void ftrace_mem_span(struct io_subbuf *sb, const void *mem, size_t len);
 
-/* source_ftrace_splice.c */
-int ftrace_splice_create(struct io_stream *s);
-void ftrace_splice_destroy(struct io_stream *s);
-ssize_t ftrace_splice_consume(struct io_stream *s);
-ssize_t ftrace_splice_flush(struct io_stream *s);
-ssize_t ftrace_splice_in(struct io_stream *s, loff_t *off, size_t len);
-
-/* source_ftrace_mmap.c */
-int ftrace_map_create(struct io_stream *s);
-void ftrace_map_destroy(struct io_stream *s);
-ssize_t ftrace_map_consume(struct io_stream *s);
-ssize_t ftrace_map_flush(struct io_stream *s);
+/* the two modes */
+extern const struct io_source_ops ftrace_splice_ops;
+extern const struct io_source_ops ftrace_mmap_ops;
 
 #endif /* KC_FTRACE_PRIV_H */

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Inside src/io/: the io_stream object shared by the source, writer and
- * sink files, and the per-kind source table.  Not for use outside src/io/
- * except by white-box unit tests.
+ * Inside src/io/: the io_stream object, the three roles and their
+ * contracts.  Not for use outside src/io/ except by white-box unit tests
+ * (which may attach a sink of their own).
+ *
+ *   source  get_next hands out one sub-buffer as up to two spans: memory,
+ *           an fd range to splice through the stream's pipe, or bytes
+ *           already in a pipe.  put_next releases it and counts what the
+ *           producer lost.  A source never calls a sink and never reads
+ *           a trace file.
+ *   driver  io.c: the only code that sequences get -> sink -> put.
+ *   sink    takes bytes (write, splice_from) or says it is full
+ *           (-EAGAIN: nothing taken); begin/boundary bracket each
+ *           sub-buffer (rotation happens at begin only).
  */
 #ifndef KC_IO_PRIV_H
 #define KC_IO_PRIV_H
@@ -24,68 +34,138 @@
 /* Smallest span whose writeback is started at once. */
 #define IO_HYGIENE_MIN_KICK	(256UL << 10)
 
-/* What one stream kind provides; NULL entries mean "not supported". */
-struct io_source {
-	/* set up kind-specific state (mapping, pipe); 0 or -errno */
-	int (*create)(struct io_stream *s);
+enum io_span_type {
+	IO_SPAN_MEM,	/* mem[0, len) */
+	IO_SPAN_FD,	/* len bytes the source splices into the stream's pipe */
+	IO_SPAN_PIPE,	/* len bytes already readable in the pipe fd */
+};
+
+struct io_span {
+	enum io_span_type type;
+	const void *mem;	/* IO_SPAN_MEM */
+	int fd;			/* IO_SPAN_PIPE: the pipe to splice from */
+	uint64_t off;		/* IO_SPAN_FD: where in the source */
+	size_t len;
+};
+
+/* One sub-buffer as a source hands it out. */
+struct io_subbuf {
+	struct io_span span[2];
+	unsigned int nspans;
+	unsigned int units;	/* sub-buffers (pages, packets) it holds */
+};
+
+/* Total bytes of a sub-buffer's spans. */
+size_t io_subbuf_len(const struct io_subbuf *sb);
+
+/* What one stream kind provides in one output mode. */
+struct io_source_ops {
+	/* set up kind-specific state (mapping, pipe); 0 or -errno, *why */
+	int (*create)(struct io_stream *s, const char **why);
 	/* release what create set up; tolerates partial construction */
 	void (*destroy)(struct io_stream *s);
-	/* consume at most one sub-buffer: bytes, 0 for nothing, or -errno */
-	ssize_t (*consume_one)(struct io_stream *s);
-	/* write what is left when the stream ends: bytes or -errno */
-	ssize_t (*flush_final)(struct io_stream *s);
-	/* offset of the current sub-buffer in the mapping */
+	/*
+	 * The next sub-buffer, at most max bytes where the kind can cut
+	 * (whole pages; a hint, a sub-buffer is never split): 1, 0 for
+	 * nothing ready, or -errno.
+	 */
+	int (*get_next)(struct io_stream *s, size_t max, struct io_subbuf *sb);
+	/* the sub-buffer got last is in the sink (or abandoned); 0 or -errno */
+	int (*put_next)(struct io_stream *s, struct io_subbuf *sb);
+	/* the stream ends: the partial tail as a sub-buffer, like get_next */
+	int (*flush)(struct io_stream *s, struct io_subbuf *sb);
+	/* IO_SPAN_FD: splice len bytes at span offset + done into pipe_w */
+	ssize_t (*splice_in)(struct io_stream *s, const struct io_span *sp,
+			size_t done, int pipe_w, size_t len);
+	/* 2011 writers: where the current sub-buffer starts in the mapping */
 	int (*mmap_read_offset)(struct io_stream *s, unsigned long *off);
-	/* move up to len bytes of the current sub-buffer into the pipe */
-	ssize_t (*splice_in)(struct io_stream *s, loff_t *off, size_t len);
-	/* the source is itself a pipe: splice straight to the trace file */
-	bool splice_direct;
 	/* the fd the loop waits on, when it is not consumerd_fd (shm) */
 	int (*poll_fd)(const struct io_stream *s);
+};
+
+/* One stream kind: recognised from the fd, one ops table per mode. */
+struct io_kind_desc {
+	const char *name;
+	bool (*probe)(int fd);
+	int nfds;
+	const struct io_source_ops *splice;
+	const struct io_source_ops *mmap;
+};
+
+struct io_sink;
+
+struct io_sink_ops {
+	/* a sub-buffer of len bytes starts: the one rotation point */
+	int (*begin)(struct io_sink *k, size_t len);
+	/* take up to len bytes: > 0 taken, -EAGAIN full, -errno */
+	ssize_t (*write)(struct io_sink *k, const void *buf, size_t len);
+	/* take up to len bytes readable in pipe_r: as write */
+	ssize_t (*splice_from)(struct io_sink *k, int pipe_r, size_t len);
+	/* the sub-buffer begun last, of units sub-buffers, is complete */
+	int (*boundary)(struct io_sink *k, unsigned int units);
+	/* bytes that may still go before the next rotation (SIZE_MAX: no limit) */
+	size_t (*room)(const struct io_sink *k);
+	/* the fd to wait on (writable) when full, or -1 */
+	int (*wait_fd)(const struct io_sink *k);
+	/* the stream ends: 0, -EAGAIN (call again later) or -errno */
+	int (*flush)(struct io_sink *k);
+	/* free everything; tolerates a half-built sink */
+	void (*close)(struct io_sink *k);
+};
+
+/* The part every sink shares; implementations embed it first. */
+struct io_sink {
+	const struct io_sink_ops *ops;
+	struct io_counters *c;	/* the stream's counters */
+	unsigned long subbuf;	/* the stream's sub-buffer size */
+	int fd;			/* current output, for the 2011 mirror, or -1 */
+	off_t off;		/* its write position */
+};
+
+/* Where the driver stands in the sub-buffer it holds. */
+struct io_held {
+	bool active;		/* got, not put */
+	bool begun;		/* the sink's begin() was called */
+	struct io_subbuf sb;
+	unsigned int span;	/* current span */
+	size_t done;		/* its bytes the sink has taken */
+	size_t filled;		/* IO_SPAN_FD: its bytes moved into the pipe */
+	size_t written;		/* bytes of the whole sub-buffer taken */
 };
 
 struct io_stream {
 	struct lttng_kconsumerd_fd *pub;
 	enum io_kind kind;
-	const struct io_source *src;
+	const struct io_source_ops *src;
 	int aux_fd;		/* second fd of the stream (shm eventfd), or -1 */
 	void *kind_priv;	/* per-kind state owned by the source */
 	int pipe[2];		/* own splice pipe (O_NONBLOCK), or -1 */
 	size_t pipe_size;	/* its real capacity */
-	size_t chunk_max;	/* pipe sources: largest chunk */
 	bool mapped;		/* pub->mmap_base is our mapping */
+	size_t chunk_max;	/* pipe sources: largest chunk */
 	bool eof;
+	struct io_held held;
+	struct io_sink *sink;
+	off_t mirrored;		/* pub->out_fd_offset as last mirrored */
 	struct io_counters counters;
-
-	/* trace file state, re-learnt when pub->out_fd changes */
-	int out_fd_seen;	/* the out_fd the fields below describe,
-				   INT_MIN before the first write */
-	bool out_seekable;	/* pwrite/splice at an explicit offset */
-	bool hyg_off;		/* the file does not support sync_file_range */
-	off_t hyg_done;		/* below this: written back and dropped */
-	off_t hyg_kicked;	/* below this: writeback started */
 };
 
-extern const struct io_source io_source_pipe;
-extern const struct io_source io_source_lttng;
-extern const struct io_source io_source_ftrace;
-extern const struct io_source io_source_shm;
+extern const struct io_kind_desc io_kind_pipe;
+extern const struct io_kind_desc io_kind_lttng;
+extern const struct io_kind_desc io_kind_ftrace;
+extern const struct io_kind_desc io_kind_shm;
 
-/* source_ftrace.c: is fd a tracefs per_cpu/cpuN/trace_pipe_raw? */
-bool io_ftrace_is_stream(int fd);
-/* source_shm.c: is fd the memfd of a shm ring buffer? */
-bool io_shm_is_stream(int fd);
-/* source_shm.c: why this thread's last shm set-up failed with err */
-const char *io_shm_create_why(int err);
+/* io.c: open the stream's splice pipe of at least want bytes (a page). */
+int io_pipe_open(struct io_stream *s, size_t want);
 
-/* writer.c */
-int io_writer_pipe_open(struct io_stream *s);
-void io_writer_pipe_close(struct io_stream *s);
-ssize_t io_writer_mem(struct io_stream *s, const char *buf, size_t len);
+/* sink_file.c: the trace file sink (and an adopted fd). */
+int io_sink_file_open(const struct io_sink_spec *spec, unsigned long subbuf,
+		struct io_counters *c, struct io_sink **out, const char **why);
 
-/* sink.c */
-void io_sink_track(struct io_stream *s);
-void io_sink_written(struct io_stream *s, off_t start, size_t len);
-void io_sink_release(struct io_stream *s);
+/* Tests: the offset below which the file sink dropped the page cache. */
+off_t io_sink_file_hygiene_done(const struct io_sink *k);
+
+/* Attach a sink (tests: a sink of their own); the stream closes it. */
+void io_stream_attach_sink(struct io_stream *s, struct io_sink *k);
 
 #endif /* KC_IO_PRIV_H */

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The byte-moving side of the consumer: buffer sources (how to get and put
- * one sub-buffer of each stream kind), writers (splice and mmap paths) and
- * the trace file sink (offset tracking, page-cache hygiene).
+ * The byte-moving side of the consumer, as the loop sees it: a stream is
+ * a source (how to get and put one sub-buffer of its kind), one driver
+ * and a sink (the trace file, with rotation).  io_consume_one() is the
+ * driver: get_next -> sink -> put_next -> sink boundary.  When the sink
+ * is full it returns IO_PENDING and keeps the sub-buffer held (got, not
+ * put); the loop waits on io_stream_wait_fd() and calls again.
  *
- * Nothing here knows about sockets or commands.  The loop owns the fds in
- * struct lttng_kconsumerd_fd (consumerd_fd, out_fd) and closes them; an
- * io_stream owns only what it creates itself (its splice pipe, its mapping).
- * Every call returns a negative errno on failure.
+ * Nothing here knows about sockets or commands.  The loop owns the fds it
+ * received (consumerd_fd and the shm eventfd) and closes them; an
+ * io_stream owns what it creates itself: its splice pipe, its mappings and
+ * its sink (the trace files).  The 2011 struct's out_fd and out_fd_offset
+ * mirror the sink's current file for 2011 callbacks.  Every call returns
+ * a negative errno on failure.
  */
 #ifndef KC_IO_H
 #define KC_IO_H
@@ -23,20 +28,50 @@ enum io_kind {
 	IO_KIND_LTTNG,	/* LTTng kernel stream: kernctl ioctls */
 	IO_KIND_FTRACE,	/* tracefs per_cpu/cpuN/trace_pipe_raw */
 	IO_KIND_SHM,	/* userspace ring buffer: memfd + eventfd */
+	IO_KIND_COUNT,
 };
 
+/* io_consume_one(): the sink is full, the sub-buffer is held. */
+#define IO_PENDING	((ssize_t)-(1L << 20))
+
 struct io_stream;
+struct io_paths;
 
 struct io_counters {
-	uint64_t bytes;		/* bytes written to the trace file */
+	uint64_t bytes;		/* bytes written to the sink */
 	uint64_t subbufs;	/* sub-buffers or chunks written */
 	uint64_t errors;	/* read/write errors, EIO on put */
 	uint64_t lost_events;	/* events the producer lost */
 	uint64_t sync_wait_ns;	/* time spent waiting in sync_file_range */
+	uint64_t rotated_bytes;	/* bytes in trace files removed by rotation */
+	uint64_t rotated_subbufs; /* sub-buffers in those files */
+	uint64_t files;		/* trace files opened */
 };
 
-/* Name of a kind, for logs. */
+/* Where a stream's data goes. */
+struct io_sink_spec {
+	int dirfd;		/* output directory, or -1: paths as given */
+	const char *path;	/* trace file path (unused with fd >= 0) */
+	int fd;			/* an open output to use as it is (not
+				   owned, never rotated), or -1 */
+	uint64_t tracefile_size; /* rotate past this many bytes; 0: never */
+	uint32_t tracefile_count; /* keep at most this many files; 0: all */
+	struct io_paths *paths;	/* trace files in use, or NULL */
+};
+
+/* Everything needed to create a stream. */
+struct io_params {
+	enum io_kind kind;
+	int fds[2];		/* consumerd_fd, then the kind's second fd */
+	int nfds;
+	enum lttng_event_output output;
+	unsigned long max_sb_size;
+	struct io_sink_spec sink;
+};
+
+/* The kinds: name, how many fds a stream has, which modes it supports. */
 const char *io_kind_name(enum io_kind kind);
+int io_kind_nfds(enum io_kind kind);
 
 /*
  * Recognise the kind of stream behind fd.  Returns 0 and sets *kind, or
@@ -44,47 +79,42 @@ const char *io_kind_name(enum io_kind kind);
  */
 int io_detect_kind(int fd, enum io_kind *kind);
 
-/*
- * Open (create, truncate) the trace file path.  With dirfd >= 0 the path
- * resolves beneath that directory and may not escape it (no absolute
- * path, no "..", no symlink leading out): -EXDEV then.  Missing parent
- * directories are created.  Returns 0 and the new fd (O_CLOEXEC) in
- * *out_fd, or a negative errno.
- */
-int io_sink_open(int dirfd, const char *path, int *out_fd);
+/* The set of trace files live streams write (by device and inode). */
+int io_paths_create(struct io_paths **out);
+void io_paths_destroy(struct io_paths *p);
 
 /*
- * aux_fd is the second fd of the stream (shm: the eventfd the producer
- * signals), or -1.  The io_stream uses it but never closes it.
- *
- * Prepare to consume pub (consumerd_fd, out_fd, max_sb_size and output
- * already set): non-blocking source, the stream's own splice pipe sized to
- * the sub-buffer, the read-only mapping for mmap output (sets
- * pub->mmap_base and pub->mmap_len).  -EINVAL for an output mode the kind
- * does not support or a bad sub-buffer size.
+ * Set up a stream: the source (non-blocking fd, splice pipe, mapping) and
+ * its sink (the first trace file, created beneath dirfd with its missing
+ * parents; a FIFO, device or symlink there is refused, and so is a file
+ * another live stream writes).  Fills pub (consumerd_fd, output,
+ * max_sb_size, out_fd, out_fd_offset, the mapping for mmap output).  On
+ * failure returns a negative errno, sets *why to a reason for a log line
+ * and *is_sink to whether the output was at fault; the fds in p stay the
+ * caller's.
  */
-int io_stream_create(struct lttng_kconsumerd_fd *pub, enum io_kind kind,
-		int aux_fd, struct io_stream **out);
+int io_stream_create(struct lttng_kconsumerd_fd *pub,
+		const struct io_params *p, struct io_stream **out,
+		const char **why, bool *is_sink);
 
-/*
- * Why io_stream_create() failed with err for this kind, for a log line
- * (call it right after, from the same thread).  Never NULL.
- */
-const char *io_stream_create_why(enum io_kind kind, int err);
-
-/*
- * Undo io_stream_create (unmap, close the pipe).  Accepts NULL.  pub must
- * still be valid: its mmap_base/mmap_len are reset.
- */
+/* Undo io_stream_create (unmap, close the pipe and the sink).  Accepts NULL. */
 void io_stream_destroy(struct io_stream *s);
 
-/* The fd the loop must wait on for this stream (readable or POLLPRI). */
+/* The fd the loop waits on for data (readable or POLLPRI). */
 int io_stream_poll_fd(const struct io_stream *s);
 
+/* With a sub-buffer held: the fd to wait on (writable) before calling again. */
+int io_stream_wait_fd(const struct io_stream *s);
+
+/* Is a sub-buffer held (got, not yet put)? */
+bool io_stream_held(const struct io_stream *s);
+
 /*
- * Consume at most one sub-buffer (pipes: at most max_sb_size bytes).
- * Returns bytes written (> 0), 0 when nothing was ready, or a negative
- * errno: the stream must end.  Gets are always put.
+ * The driver: move at most one sub-buffer (pipes: at most max_sb_size
+ * bytes) from the source to the sink.  Returns its size (> 0), 0 when
+ * nothing was ready, IO_PENDING when the sink is full (the sub-buffer is
+ * held; call again once io_stream_wait_fd() is writable), or a negative
+ * errno: the stream must end (a got sub-buffer is put first).
  */
 ssize_t io_consume_one(struct io_stream *s);
 
@@ -92,13 +122,20 @@ ssize_t io_consume_one(struct io_stream *s);
 bool io_stream_at_eof(const struct io_stream *s);
 
 /*
- * The stream is ending: write whatever partial data the source can still
- * give (the last partial page of an ftrace buffer).  Returns bytes written
- * or a negative errno.
+ * The stream is ending: move what the source can still give (the last
+ * partial page of an ftrace buffer), then flush the sink.  Returns bytes
+ * written, IO_PENDING (call again when the sink can take more) or a
+ * negative errno.
  */
 ssize_t io_flush_final(struct io_stream *s);
 
-/* The seed's two writers, for the current sub-buffer (see the public header). */
+/*
+ * The seed's two writers, for a custom buffer-ready callback, between its
+ * own get and put of the current sub-buffer.  The sub-buffer goes through
+ * the sink like any other (a rotation point before it); the returned
+ * length is written, or a negative errno (-EAGAIN: the sink is full, try
+ * the sub-buffer again later).
+ */
 ssize_t io_write_mmap(struct io_stream *s, unsigned long len);
 ssize_t io_write_splice(struct io_stream *s, unsigned long len);
 
@@ -107,5 +144,13 @@ const struct io_counters *io_stream_counters(const struct io_stream *s);
 
 /* The stream an io_stream serves. */
 struct lttng_kconsumerd_fd *io_stream_pub(const struct io_stream *s);
+
+/*
+ * Replace the stream's sink with a new one (the old one is flushed and
+ * closed first, nothing held may be pending).  0 or -errno; on failure
+ * the stream has no usable sink and must end.
+ */
+int io_stream_set_sink(struct io_stream *s, const struct io_sink_spec *spec,
+		const char **why);
 
 #endif /* KC_IO_H */

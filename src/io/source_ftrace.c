@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ftrace-page.h"
@@ -14,25 +15,35 @@
 /*
  * ftrace per-CPU ring buffers: tracefs per_cpu/cpuN/trace_pipe_raw.  This
  * file recognises the fd, learns the sub-buffer size, keeps the lost-event
- * count and dispatches to the two modes: splice (source_ftrace_splice.c)
+ * count and names the two modes' tables: splice (source_ftrace_splice.c)
  * and mmap (source_ftrace_mmap.c).
  *
  * Sub-buffer size: the instance's own events/header_page (offset + size of
  * the data field), found from the fd's /proc/self/fd link; max_sb_size
  * only when that file cannot be read; in mmap mode the meta page's.
  *
- * Lost events: every page written is checked (the modes say how); a
+ * Lost events: every page that passes through memory is checked; a
  * flagged page adds its stored count, or 1 when the kernel had no room to
  * store it, a lower bound.  The kernel's own counters (per_cpu/cpuN/stats
  * next to the fd, and in mmap mode the meta page's overrun) are read when
- * a page announces losses and at the end.  The count reported is
- * max(from pages, overrun) + commit overrun + dropped, counted from the
- * stream's start: exact whenever the stats file is readable.
+ * a page announces losses, at least every 100 ms while pages are spliced
+ * unseen, and at the end.  The count reported is max(from pages, overrun)
+ * + commit overrun + dropped, counted from the stream's start: exact
+ * whenever the stats file is readable.  Nothing reads a trace file back.
  */
 
 #define TRACEFS_MAGIC		0x74726163
 #define FTRACE_RAW_NAME		"trace_pipe_raw"
 #define FTRACE_STATS_MAX	1024
+#define FTRACE_STATS_NS		(100ULL * 1000 * 1000)	/* stats re-read */
+
+static uint64_t ftrace_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* The fd's path, from its /proc/self/fd link; 0 or -errno. */
 static int ftrace_link(int fd, char *buf, size_t size)
@@ -73,7 +84,7 @@ static const char *ftrace_link_tail(const char *link)
 	return p - 8;
 }
 
-bool io_ftrace_is_stream(int fd)
+static bool ftrace_probe(int fd)
 {
 	char link[PATH_MAX];
 	struct statfs st;
@@ -209,6 +220,7 @@ void ftrace_stats_refresh(struct io_stream *s)
 	struct ftrace_kstats k;
 
 	ft->stats_due = false;
+	ft->stats_ns = ftrace_now_ns();
 	if (ftrace_stats_read(ft, &k) < 0)
 		return;
 	ftrace_kacc(&ft->overrun, &ft->base.overrun, k.overrun);
@@ -243,15 +255,24 @@ void ftrace_count_page(struct io_stream *s, const void *page)
 	}
 }
 
-/* Write whole pages from memory; counts each page as a sub-buffer. */
-ssize_t ftrace_write_pages(struct io_stream *s, const void *buf, size_t len)
+/* A sub-buffer of one memory span (whole pages). */
+void ftrace_mem_span(struct io_subbuf *sb, const void *mem, size_t len)
 {
-	size_t pages = len / ftrace_of(s)->subbuf;
-	ssize_t w = io_writer_mem(s, buf, len);
+	sb->span[sb->nspans++] = (struct io_span){ .type = IO_SPAN_MEM,
+		.mem = mem, .len = len };
+}
 
-	if (w > 0 && pages > 1)
-		s->counters.subbufs += pages - 1;
-	return w;
+/*
+ * Spliced pages are not seen: fold the kernel's counters in when a page
+ * seen announced losses, and otherwise at most every FTRACE_STATS_NS.
+ */
+void ftrace_stats_maybe(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+
+	if (ft->stats_due || ftrace_now_ns() - ft->stats_ns >= FTRACE_STATS_NS)
+		ftrace_stats_refresh(s);
+	ftrace_lost_update(s);
 }
 
 /* Make the fd non-blocking: splice, read and GET_READER must not wait. */
@@ -266,62 +287,46 @@ static int ftrace_set_nonblock(int fd)
 	return 0;
 }
 
-/* Only a real trace_pipe_raw: set up the mode's pipe or mapping. */
-static int ftrace_create(struct io_stream *s)
+/* The common part of both modes' create: a real trace_pipe_raw. */
+int ftrace_create(struct io_stream *s, const char **why)
 {
 	struct ftrace_stream *ft;
 	int ret;
 
-	if (!io_ftrace_is_stream(s->pub->consumerd_fd))
+	if (!ftrace_probe(s->pub->consumerd_fd)) {
+		*why = "not a tracefs per_cpu/cpuN/trace_pipe_raw";
 		return -EINVAL;
+	}
 	ft = calloc(1, sizeof(*ft));
 	if (!ft)
 		return -ENOMEM;
 	s->kind_priv = ft;
 	ft->stats_fd = -1;
-	ft->peek_fd = -1;
 	ret = ftrace_set_nonblock(s->pub->consumerd_fd);
 	if (ret < 0)
 		return ret;
 	ftrace_locate(s);
 	ftrace_stats_read(ft, &ft->base);
-	if (s->pub->output == LTTNG_EVENT_MMAP)
-		return ftrace_map_create(s);
-	return ftrace_splice_create(s);
+	ft->stats_ns = ftrace_now_ns();
+	return 0;
 }
 
-static void ftrace_destroy(struct io_stream *s)
+void ftrace_destroy(struct io_stream *s)
 {
 	struct ftrace_stream *ft = ftrace_of(s);
 
 	if (!ft)
 		return;
-	ftrace_map_destroy(s);
-	ftrace_splice_destroy(s);
 	if (ft->stats_fd >= 0)
 		close(ft->stats_fd);
 	free(ft);
 	s->kind_priv = NULL;
 }
 
-static ssize_t ftrace_consume_one(struct io_stream *s)
-{
-	if (ftrace_of(s)->map)
-		return ftrace_map_consume(s);
-	return ftrace_splice_consume(s);
-}
-
-static ssize_t ftrace_flush_final(struct io_stream *s)
-{
-	if (ftrace_of(s)->map)
-		return ftrace_map_flush(s);
-	return ftrace_splice_flush(s);
-}
-
-const struct io_source io_source_ftrace = {
-	.create = ftrace_create,
-	.destroy = ftrace_destroy,
-	.consume_one = ftrace_consume_one,
-	.flush_final = ftrace_flush_final,
-	.splice_in = ftrace_splice_in,
+const struct io_kind_desc io_kind_ftrace = {
+	.name = "ftrace",
+	.probe = ftrace_probe,
+	.nfds = 1,
+	.splice = &ftrace_splice_ops,
+	.mmap = &ftrace_mmap_ops,
 };

@@ -25,14 +25,16 @@
  * GET_READER moves to another page.  Complete pages are written together,
  * FTRACE_MAP_BATCH bytes at a time, each exactly as splice would give it:
  * header (time stamp, commit with the missed-events flags, the stored lost
- * count) and data, zero-padded to the sub-buffer size.
+ * count) and data, zero-padded to the sub-buffer size.  get_next hands
+ * the complete pages out as one span of the staging buffer; put_next
+ * moves the open slot back to the front.
  *
  * GET_READER walks every event of the page it hands out, so it is called
  * only when it can give something: again while the meta page says events
  * wait beyond the reader page (entries - overrun - read > 0), never to
  * chase the writer on its own page: when all that is unread sits on the
  * reader page, the loop stops until the next wake-up, the page staying
- * open in its slot.  At the end (io_flush_final) the buffer is emptied
+ * open in its slot.  At the end (flush) the buffer is emptied
  * and the open page written as it is, a standalone page.  Should that
  * page grow afterwards, the rest becomes a page of its own, its header
  * time stamp the time at the cut.
@@ -82,6 +84,7 @@ struct ftrace_map {
 	uint64_t open_ts;	/* its header time stamp */
 	uint64_t open_flags;	/* its missed-events flags */
 	uint64_t open_count;	/* the lost count stored with them */
+	uint32_t flush_steps;	/* GET_READER calls made at the end */
 };
 
 /* One field of the meta page, as the kernel last wrote it. */
@@ -159,19 +162,25 @@ static int map_stage_alloc(struct io_stream *s, struct ftrace_map *m)
 	return 0;
 }
 
-int ftrace_map_create(struct io_stream *s)
+static int ftrace_map_create(struct io_stream *s, const char **why)
 {
-	struct ftrace_stream *ft = ftrace_of(s);
-	struct ftrace_map *m = calloc(1, sizeof(*m));
-	int ret;
+	struct ftrace_stream *ft;
+	struct ftrace_map *m;
+	int ret = ftrace_create(s, why);
 
+	if (ret < 0)
+		return ret;
+	ft = ftrace_of(s);
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->base = MAP_FAILED;
 	ft->map = m;
 	ret = map_buffer(s, m);
-	if (ret < 0)
+	if (ret < 0) {
+		*why = "cannot map the ftrace buffer (Linux 6.10+ needed)";
 		return ret;
+	}
 	madvise(m->base, m->len, MADV_DONTFORK);
 	s->pub->mmap_base = m->base;
 	s->pub->mmap_len = m->len;
@@ -185,12 +194,14 @@ int ftrace_map_create(struct io_stream *s)
 	return map_stage_alloc(s, m);
 }
 
-void ftrace_map_destroy(struct io_stream *s)
+static void ftrace_map_destroy(struct io_stream *s)
 {
-	struct ftrace_map *m = ftrace_of(s)->map;
+	struct ftrace_map *m = ftrace_of(s) ? ftrace_of(s)->map : NULL;
 
-	if (!m)
+	if (!m) {
+		ftrace_destroy(s);
 		return;
+	}
 	if (m->base != MAP_FAILED)
 		munmap(m->base, m->len);
 	if (s->mapped) {
@@ -201,6 +212,7 @@ void ftrace_map_destroy(struct io_stream *s)
 	free(m->stage);
 	free(m);
 	ftrace_of(s)->map = NULL;
+	ftrace_destroy(s);
 }
 
 /*
@@ -323,22 +335,16 @@ static bool map_beyond(const struct ftrace_map *m)
 	return entries > gone;
 }
 
-/* Write the complete pages; the open slot moves to the front. */
-static ssize_t map_write_done(struct io_stream *s)
+/* The complete pages as one span; 1, or 0 when there are none. */
+static int map_hand_out(struct io_stream *s, struct io_subbuf *sb)
 {
 	struct ftrace_map *m = ftrace_of(s)->map;
-	size_t subbuf = ftrace_of(s)->subbuf;
-	ssize_t w;
 
 	if (m->ndone == 0)
 		return 0;
-	w = ftrace_write_pages(s, m->stage, m->ndone * subbuf);
-	if (w < 0)
-		return w;
-	if (m->open)
-		memcpy(m->stage, map_slot(s, m->ndone), subbuf);
-	m->ndone = 0;
-	return w;
+	ftrace_mem_span(sb, m->stage, m->ndone * ftrace_of(s)->subbuf);
+	sb->units = m->ndone;
+	return 1;
 }
 
 /* Fold the meta page's overrun into the loss count. */
@@ -350,12 +356,21 @@ static void map_account(struct io_stream *s)
 	ftrace_lost_update(s);
 }
 
-/* Stage pages while more wait beyond the reader page; write a batch. */
-ssize_t ftrace_map_consume(struct io_stream *s)
+/* Pages handed out per sub-buffer: the staging slots, the sink's room. */
+static unsigned int map_slots(const struct io_stream *s, size_t max)
+{
+	const struct ftrace_map *m = ftrace_of(s)->map;
+	size_t n = max / ftrace_of(s)->subbuf;
+
+	return n == 0 ? 1 : n < m->nslots ? (unsigned int)n : m->nslots;
+}
+
+/* Stage pages while more wait beyond the reader page; hand a batch out. */
+static int ftrace_map_get_next(struct io_stream *s, size_t max,
+		struct io_subbuf *sb)
 {
 	struct ftrace_map *m = ftrace_of(s)->map;
-	unsigned int i = 0;
-	ssize_t w;
+	unsigned int i = 0, slots = map_slots(s, max);
 	int ret;
 
 	do {
@@ -364,35 +379,49 @@ ssize_t ftrace_map_consume(struct io_stream *s)
 			s->counters.errors++;
 			return ret;
 		}
-	} while (ret > 0 && m->ndone < m->nslots && map_beyond(m) &&
+	} while (ret > 0 && m->ndone < slots && map_beyond(m) &&
 		 ++i < 2 * m->nslots + 2);
-	w = map_write_done(s);
 	map_account(s);
-	return w;
+	return map_hand_out(s, sb);
 }
 
-/* The end: empty the buffer, then write the open page as it is. */
-ssize_t ftrace_map_flush(struct io_stream *s)
+/* The pages are in the sink: the open slot moves to the front. */
+static int ftrace_map_put_next(struct io_stream *s, struct io_subbuf *sb)
 {
 	struct ftrace_map *m = ftrace_of(s)->map;
-	ssize_t w, total = 0;
-	uint32_t i;
+
+	if (m->open && m->ndone)
+		memcpy(m->stage, map_slot(s, m->ndone), ftrace_of(s)->subbuf);
+	m->ndone = 0;
+	return 0;
+}
+
+/* The end: empty the buffer, then hand out the open page as it is. */
+static int ftrace_map_flush(struct io_stream *s, struct io_subbuf *sb)
+{
+	struct ftrace_map *m = ftrace_of(s)->map;
 	int ret = 1;
 
-	for (i = 0; ret > 0 && i < 2 * m->nr_subbufs + 2; i++) {
+	while (ret > 0 && m->ndone < m->nslots &&
+	       m->flush_steps < 2 * m->nr_subbufs + 2) {
+		m->flush_steps++;
 		ret = map_advance(s);
-		if (m->ndone < m->nslots)
-			continue;
-		w = map_write_done(s);
-		if (w < 0)
-			return w;
-		total += w;
 	}
 	if (ret < 0)
 		return ret;
-	map_close_slot(s);
-	w = map_write_done(s);
+	if (m->ndone < m->nslots)
+		map_close_slot(s);
+	if (map_hand_out(s, sb))
+		return 1;
 	ftrace_stats_refresh(s);
 	map_account(s);
-	return w < 0 ? w : total + w;
+	return 0;
 }
+
+const struct io_source_ops ftrace_mmap_ops = {
+	.create = ftrace_map_create,
+	.destroy = ftrace_map_destroy,
+	.get_next = ftrace_map_get_next,
+	.put_next = ftrace_map_put_next,
+	.flush = ftrace_map_flush,
+};

@@ -8,15 +8,24 @@
 
 /*
  * LTTng kernel streams: one sub-buffer at a time through the kernctl
- * ioctls.  GET_NEXT_SUBBUF (EAGAIN or ENODATA: nothing ready), the padded
- * size, the splice or mmap writer, then PUT_NEXT_SUBBUF on every path
- * after a successful get.  EIO from the put means the tracer overwrote the
- * sub-buffer while it was read (overwrite mode): counted, not fatal.
- * mmap output maps the whole buffer once, read-only, at creation.
+ * ioctls.  get_next is GET_NEXT_SUBBUF (EAGAIN or ENODATA: nothing ready)
+ * and the padded size; the sub-buffer is handed out as memory (mmap
+ * output: the mapping at the read offset, bounds checked) or as a range
+ * the driver splices through the stream's pipe.  put_next is
+ * PUT_NEXT_SUBBUF; EIO from it means the tracer overwrote the sub-buffer
+ * while it was read (overwrite mode): counted, not fatal.  mmap output
+ * maps the whole buffer once, read-only, at creation.
  */
 
+#define LTTNG_SPLICE_FLAGS	(SPLICE_F_MOVE | SPLICE_F_MORE)
+
+static bool lttng_probe(int fd)
+{
+	return kernctl_is_stream(fd) == 1;
+}
+
 /* Map the stream's buffer read-only; sets pub->mmap_base and mmap_len. */
-static int lttng_map(struct io_stream *s)
+static int lttng_map(struct io_stream *s, const char **why)
 {
 	struct lttng_kconsumerd_fd *pub = s->pub;
 	unsigned long len;
@@ -24,25 +33,35 @@ static int lttng_map(struct io_stream *s)
 	int ret;
 
 	ret = kernctl_get_mmap_len(pub->consumerd_fd, &len);
-	if (ret < 0)
+	if (ret == 0 && len == 0)
+		ret = -EINVAL;
+	if (ret < 0) {
+		*why = "cannot learn the buffer's mapping length";
 		return ret;
-	if (len == 0)
-		return -EINVAL;
+	}
 	base = kernctl_mmap(pub->consumerd_fd, len);
-	if (base == MAP_FAILED)
+	if (base == MAP_FAILED) {
+		*why = "cannot map the buffer";
 		return -errno;
+	}
 	pub->mmap_base = base;
 	pub->mmap_len = len;
 	s->mapped = true;
 	return 0;
 }
 
-/* mmap output maps the buffer; splice output needs the stream's pipe. */
-static int lttng_create(struct io_stream *s)
+static int lttng_create_mmap(struct io_stream *s, const char **why)
 {
-	if (s->pub->output == LTTNG_EVENT_MMAP)
-		return lttng_map(s);
-	return io_writer_pipe_open(s);
+	return lttng_map(s, why);
+}
+
+static int lttng_create_splice(struct io_stream *s, const char **why)
+{
+	int ret = io_pipe_open(s, s->pub->max_sb_size);
+
+	if (ret < 0)
+		*why = "cannot create the splice pipe";
+	return ret;
 }
 
 static void lttng_destroy(struct io_stream *s)
@@ -56,7 +75,7 @@ static void lttng_destroy(struct io_stream *s)
 }
 
 /* Release the current sub-buffer; a put error other than EIO is fatal. */
-static int lttng_put(struct io_stream *s)
+static int lttng_put_next(struct io_stream *s, struct io_subbuf *sb)
 {
 	int ret = kernctl_put_next_subbuf(s->pub->consumerd_fd);
 
@@ -66,40 +85,50 @@ static int lttng_put(struct io_stream *s)
 	return ret == -EIO ? 0 : ret;
 }
 
-/* Write the current sub-buffer (len padded bytes) with the stream's writer. */
-static ssize_t lttng_write(struct io_stream *s, unsigned long len)
+/* Where the got sub-buffer of len bytes lies in the mapping. */
+static int lttng_mem_span(struct io_stream *s, unsigned long len,
+		struct io_span *sp)
 {
-	if (s->pub->output == LTTNG_EVENT_MMAP)
-		return io_write_mmap(s, len);
-	return io_write_splice(s, len);
+	struct lttng_kconsumerd_fd *pub = s->pub;
+	unsigned long off;
+	int ret = kernctl_get_mmap_read_offset(pub->consumerd_fd, &off);
+
+	if (ret == 0 && (off > pub->mmap_len || len > pub->mmap_len - off))
+		ret = -EIO;
+	if (ret < 0)
+		return ret;
+	*sp = (struct io_span){ .type = IO_SPAN_MEM,
+		.mem = (const char *)pub->mmap_base + off, .len = len };
+	return 0;
 }
 
-/* Get, write, put: the put happens on every path after a get. */
-static ssize_t lttng_consume_one(struct io_stream *s)
+/* GET_NEXT_SUBBUF and the span of the sub-buffer; put again on failure. */
+static int lttng_get_next(struct io_stream *s, size_t max, struct io_subbuf *sb)
 {
-	int fd = s->pub->consumerd_fd;
+	int fd = s->pub->consumerd_fd, ret;
 	unsigned long len;
-	ssize_t written;
-	int ret;
 
 	ret = kernctl_get_next_subbuf(fd);
 	if (ret == -EAGAIN || ret == -ENODATA)
 		return 0;
+	if (ret == 0)
+		ret = kernctl_get_padded_subbuf_size(fd, &len);
+	else
+		goto bad;
+	if (ret == 0 && s->pub->output == LTTNG_EVENT_MMAP)
+		ret = lttng_mem_span(s, len, &sb->span[0]);
+	else if (ret == 0)
+		sb->span[0] = (struct io_span){ .type = IO_SPAN_FD, .len = len };
 	if (ret < 0) {
-		s->counters.errors++;
-		return ret;
+		lttng_put_next(s, sb);
+		goto bad;
 	}
-	ret = kernctl_get_padded_subbuf_size(fd, &len);
-	if (ret < 0) {
-		s->counters.errors++;
-		written = ret;
-	} else {
-		written = lttng_write(s, len);
-	}
-	ret = lttng_put(s);
-	if (written < 0)
-		return written;
-	return ret < 0 ? ret : written;
+	sb->nspans = 1;
+	sb->units = 1;
+	return 1;
+bad:
+	s->counters.errors++;
+	return ret;
 }
 
 static int lttng_mmap_read_offset(struct io_stream *s, unsigned long *off)
@@ -107,16 +136,34 @@ static int lttng_mmap_read_offset(struct io_stream *s, unsigned long *off)
 	return kernctl_get_mmap_read_offset(s->pub->consumerd_fd, off);
 }
 
-static ssize_t lttng_splice_in(struct io_stream *s, loff_t *off, size_t len)
+static ssize_t lttng_splice_in(struct io_stream *s, const struct io_span *sp,
+		size_t done, int pipe_w, size_t len)
 {
-	return kernctl_splice(s->pub->consumerd_fd, off, s->pipe[1], len,
-			SPLICE_F_MOVE | SPLICE_F_MORE);
+	loff_t off = (loff_t)(sp->off + done);
+
+	return kernctl_splice(s->pub->consumerd_fd, &off, pipe_w, len,
+			      LTTNG_SPLICE_FLAGS);
 }
 
-const struct io_source io_source_lttng = {
-	.create = lttng_create,
-	.destroy = lttng_destroy,
-	.consume_one = lttng_consume_one,
-	.mmap_read_offset = lttng_mmap_read_offset,
+static const struct io_source_ops lttng_splice = {
+	.create = lttng_create_splice,
+	.get_next = lttng_get_next,
+	.put_next = lttng_put_next,
 	.splice_in = lttng_splice_in,
+};
+
+static const struct io_source_ops lttng_mmap = {
+	.create = lttng_create_mmap,
+	.destroy = lttng_destroy,
+	.get_next = lttng_get_next,
+	.put_next = lttng_put_next,
+	.mmap_read_offset = lttng_mmap_read_offset,
+};
+
+const struct io_kind_desc io_kind_lttng = {
+	.name = "lttng",
+	.probe = lttng_probe,
+	.nfds = 1,
+	.splice = &lttng_splice,
+	.mmap = &lttng_mmap,
 };

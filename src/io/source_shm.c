@@ -4,8 +4,8 @@
  * plus the eventfd its producer signals, the stream's aux_fd): one
  * committed sub-buffer at a time, written with the mmap writer from the
  * read-only mapping of the sub-buffers or spliced from the memfd at the
- * sub-buffer's offset, then released to the producer.  The loop waits on
- * the eventfd.
+ * sub-buffer's offset (the driver does either), then released to the
+ * producer by put_next.  The loop waits on the eventfd.
  *
  * The eventfd is reset only once the ring was seen empty, and the ring is
  * looked at again after the reset: if the producer committed in between,
@@ -16,8 +16,8 @@
  * header's, goes to counters.lost_events.
  *
  * An inconsistent header (io_shm_ring_peek) counts an error and ends the
- * stream with -EPROTO; a bad ring at creation gives a reason that
- * io_shm_create_why() hands to the loop for its log line.
+ * stream with -EPROTO; a bad ring at creation gives its reason for the
+ * loop's log line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +36,8 @@ struct shm_source {
 	struct io_shm_subbuf cur;	/* the sub-buffer being written */
 };
 
-/* Why the last shm stream set-up of this thread failed (a static string). */
-static __thread const char *shm_last_why;
-
 /* A memfd (by its /proc link) whose first bytes are our magic. */
-bool io_shm_is_stream(int fd)
+static bool shm_probe(int fd)
 {
 	char path[64], link[sizeof(SHM_MEMFD_PREFIX)];
 	uint32_t magic = 0;
@@ -55,34 +52,32 @@ bool io_shm_is_stream(int fd)
 	       magic == KCSHM_MAGIC;
 }
 
-const char *io_shm_create_why(int err)
-{
-	return shm_last_why ? shm_last_why : strerror(-err);
-}
-
 static struct shm_source *shm_of(const struct io_stream *s)
 {
 	return s->kind_priv;
 }
 
 /* Take the ring over; mmap output exposes the sub-buffers' mapping. */
-static int shm_create(struct io_stream *s)
+static int shm_create(struct io_stream *s, const char **why)
 {
 	struct lttng_kconsumerd_fd *pub = s->pub;
 	bool mmap_out = pub->output == LTTNG_EVENT_MMAP;
 	struct shm_source *p = calloc(1, sizeof(*p));
 	int ret;
 
-	shm_last_why = NULL;
 	if (!p)
 		return -ENOMEM;
 	s->kind_priv = p;
 	ret = io_shm_ring_open(&p->ring, pub->consumerd_fd, s->aux_fd,
-			       pub->max_sb_size, mmap_out, &shm_last_why);
+			       pub->max_sb_size, mmap_out, why);
 	if (ret < 0)
 		return ret;
-	if (!mmap_out)
-		return io_writer_pipe_open(s);
+	if (!mmap_out) {
+		ret = io_pipe_open(s, pub->max_sb_size);
+		if (ret < 0)
+			*why = "cannot create the splice pipe";
+		return ret;
+	}
 	pub->mmap_base = (void *)p->ring.data;
 	pub->mmap_len = p->ring.data_len;
 	s->mapped = true;
@@ -154,28 +149,35 @@ static int shm_next(struct io_stream *s, struct io_shm_subbuf *sb)
 	return ret;
 }
 
-/* Write the next committed sub-buffer, then give its slot back. */
-static ssize_t shm_consume_one(struct io_stream *s)
+/* The next committed sub-buffer, as memory or as a range of the memfd. */
+static int shm_get_next(struct io_stream *s, size_t max, struct io_subbuf *sb)
 {
 	struct shm_source *p = shm_of(s);
-	ssize_t written;
-	int ret;
+	int ret = shm_next(s, &p->cur);
 
-	ret = shm_next(s, &p->cur);
 	if (ret <= 0)
 		return ret;
 	if (s->pub->output == LTTNG_EVENT_MMAP)
-		written = io_write_mmap(s, p->cur.padded_size);
+		sb->span[0] = (struct io_span){ .type = IO_SPAN_MEM,
+			.mem = p->ring.data + p->cur.map_off,
+			.len = p->cur.padded_size };
 	else
-		written = io_write_splice(s, p->cur.padded_size);
-	if (written < 0)
-		return written;
-	shm_release(s, &p->cur);
-	return written;
+		sb->span[0] = (struct io_span){ .type = IO_SPAN_FD,
+			.off = p->cur.file_off, .len = p->cur.padded_size };
+	sb->nspans = 1;
+	sb->units = 1;
+	return 1;
+}
+
+/* The sub-buffer is in the sink: its discards counted, its slot freed. */
+static int shm_put_next(struct io_stream *s, struct io_subbuf *sb)
+{
+	shm_release(s, &shm_of(s)->cur);
+	return 0;
 }
 
 /* Discards the producer counted after its last commit (it died, say). */
-static ssize_t shm_flush_final(struct io_stream *s)
+static int shm_flush(struct io_stream *s, struct io_subbuf *sb)
 {
 	struct io_shm_ring *r = &shm_of(s)->ring;
 	uint64_t total = io_shm_ring_discarded(r);
@@ -193,18 +195,16 @@ static int shm_mmap_read_offset(struct io_stream *s, unsigned long *off)
 	return 0;
 }
 
-/* Splice from the memfd at the current sub-buffer's offset plus *off. */
-static ssize_t shm_splice_in(struct io_stream *s, loff_t *off, size_t len)
+/* Splice from the memfd at the sub-buffer's offset plus done. */
+static ssize_t shm_splice_in(struct io_stream *s, const struct io_span *sp,
+		size_t done, int pipe_w, size_t len)
 {
-	loff_t pos = (loff_t)shm_of(s)->cur.file_off + *off;
+	loff_t pos = (loff_t)(sp->off + done);
 	ssize_t n;
 
-	n = splice(s->pub->consumerd_fd, &pos, s->pipe[1], NULL, len,
+	n = splice(s->pub->consumerd_fd, &pos, pipe_w, NULL, len,
 		   SPLICE_F_MOVE | SPLICE_F_MORE);
-	if (n < 0)
-		return -errno;
-	*off += n;
-	return n;
+	return n < 0 ? -errno : n;
 }
 
 static int shm_poll_fd(const struct io_stream *s)
@@ -212,12 +212,30 @@ static int shm_poll_fd(const struct io_stream *s)
 	return s->aux_fd;
 }
 
-const struct io_source io_source_shm = {
+static const struct io_source_ops shm_splice = {
 	.create = shm_create,
 	.destroy = shm_destroy,
-	.consume_one = shm_consume_one,
-	.flush_final = shm_flush_final,
-	.mmap_read_offset = shm_mmap_read_offset,
+	.get_next = shm_get_next,
+	.put_next = shm_put_next,
+	.flush = shm_flush,
 	.splice_in = shm_splice_in,
 	.poll_fd = shm_poll_fd,
+};
+
+static const struct io_source_ops shm_mmap = {
+	.create = shm_create,
+	.destroy = shm_destroy,
+	.get_next = shm_get_next,
+	.put_next = shm_put_next,
+	.flush = shm_flush,
+	.mmap_read_offset = shm_mmap_read_offset,
+	.poll_fd = shm_poll_fd,
+};
+
+const struct io_kind_desc io_kind_shm = {
+	.name = "shm",
+	.probe = shm_probe,
+	.nfds = 2,
+	.splice = &shm_splice,
+	.mmap = &shm_mmap,
 };

@@ -4,10 +4,15 @@
  * the one event loop (run), the 2011 thread entry points built on it, the
  * should-quit pipe, the grace timer and the exit sequence.
  *
- * Exit rules: once STOP arrived or the session daemon left, the loop ends
- * when no stream is left (paused ones count) or when the grace period has
- * passed with no stream activity.  should_exit() drains every stream and
- * ends the loop at once.
+ * Exit is a sequence of states, never a wait inside a callback:
+ *   - STOP: the loop ends once no stream is left (paused ones count);
+ *   - the session daemon gone, or should_exit(): every stream drains
+ *     (empties, flushes its sink, closes) and the loop ends with the last;
+ *   - the grace timer: once STOP or the peer's departure is followed by
+ *     LTTNG_KCONSUMERD_POLL_GRACE_PERIOD ms with no stream activity, the
+ *     streams still open are drained; if that makes no progress for as
+ *     long again, the loop ends and closes what is left.
+ * The public entry points are in api.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +25,6 @@
 
 #include "loop.h"
 
-/* Close an fd if open and mark it closed. */
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
 
 /* A pipe with both ends close-on-exec and non-blocking. */
 static int make_pipe(int fds[2])
@@ -56,9 +54,7 @@ static void ctx_quit_cb(evutil_socket_t fd, short what, void *arg)
 	kc_info(ctx, "exit requested: draining %zu stream(s)",
 		ctx->streams ? streams_count(ctx->streams) : 0);
 	ctx->quitting = true;
-	if (ctx->streams)
-		streams_drain_all(ctx->streams);
-	event_base_loopbreak(ctx->base);
+	ctx_drain_all(ctx);
 }
 
 /* poll pipe readable: someone woke the loop; re-check whether we are done. */
@@ -83,10 +79,40 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(ctx->grace_ev, &tv);
 		return;
 	}
+	if (!ctx->draining_all) {
+		kc_info(ctx, "grace period of %d ms passed with no stream "
+			"activity: draining %zu stream(s)",
+			LTTNG_KCONSUMERD_POLL_GRACE_PERIOD,
+			streams_count(ctx->streams));
+		ctx_drain_all(ctx);
+		return;
+	}
 	kc_warn(ctx, "grace period of %d ms passed with no stream activity: "
 		"exiting with %zu stream(s) still open",
 		LTTNG_KCONSUMERD_POLL_GRACE_PERIOD, streams_count(ctx->streams));
 	event_base_loopbreak(ctx->base);
+}
+
+/* (Re)start the grace period from now. */
+static void ctx_arm_grace(struct kc_ctx *ctx)
+{
+	struct timeval tv = {
+		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
+		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
+	};
+
+	ctx_activity(ctx);
+	evtimer_add(ctx->grace_ev, &tv);
+}
+
+/* Every stream drains from now on; the loop ends with the last one. */
+void ctx_drain_all(struct kc_ctx *ctx)
+{
+	ctx->draining_all = true;
+	if (ctx->streams)
+		streams_drain_all(ctx->streams);
+	ctx_arm_grace(ctx);
+	ctx_check_done(ctx);
 }
 
 /* Record stream activity (pushes the grace period back). */
@@ -98,34 +124,72 @@ void ctx_activity(struct kc_ctx *ctx)
 /* STOP arrived or the peer left: from now on, exit once drained. */
 void ctx_begin_stop(struct kc_ctx *ctx, const char *why)
 {
-	struct timeval tv = {
-		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
-		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
-	};
-
 	if (ctx->stopping)
 		return;
 	ctx->stopping = true;
 	kc_info(ctx, "%s: exiting once %zu stream(s) are drained", why,
 		streams_count(ctx->streams));
-	ctx_activity(ctx);
-	evtimer_add(ctx->grace_ev, &tv);
+	ctx_arm_grace(ctx);
 	ctx_check_done(ctx);
 }
 
 /* End the loop if we are stopping and no stream is left. */
 void ctx_check_done(struct kc_ctx *ctx)
 {
-	if (ctx->stopping && streams_count(ctx->streams) == 0)
+	if ((ctx->stopping || ctx->quitting || ctx->draining_all) &&
+	    streams_count(ctx->streams) == 0)
 		event_base_loopbreak(ctx->base);
 }
 
-/* The session daemon connection is gone (hang-up or protocol error). */
+static void ctx_orphan_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Free a lost peer outside of its own callbacks. */
+static void ctx_free_peer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kc_ctx *ctx = arg;
+
+	sessiond_destroy(ctx->lost_peer);
+	ctx->lost_peer = NULL;
+}
+
+/*
+ * The session daemon connection is gone (hang-up or protocol error),
+ * possibly noticed inside the peer's own callback: the peer is silenced
+ * now and freed from a deferred one-shot event.  Nobody is left to send
+ * DELETE or STOP, and ftrace buffers never hang up: streams may still
+ * hang up by themselves for one grace period, counted from now and not
+ * pushed back by activity (a traced system always has some); then every
+ * stream drains once and the consumer exits.
+ */
 void ctx_peer_lost(struct kc_ctx *ctx)
 {
-	sessiond_destroy(ctx->peer);
+	struct timeval tv = {
+		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
+		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
+	};
+	struct sessiond *p = ctx->peer;
+
 	ctx->peer = NULL;
+	if (p) {
+		sessiond_silence(p);
+		sessiond_destroy(ctx->lost_peer);
+		ctx->lost_peer = p;
+		event_active(ctx->peer_free_ev, EV_TIMEOUT, 1);
+	}
 	ctx_begin_stop(ctx, "session daemon gone");
+	evtimer_add(ctx->orphan_ev, &tv);
+}
+
+/* The session daemon left a grace period ago: drain everything, exit. */
+static void ctx_orphan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kc_ctx *ctx = arg;
+
+	if (ctx->draining_all)
+		return;
+	kc_info(ctx, "session daemon gone for %d ms: draining %zu stream(s)",
+		LTTNG_KCONSUMERD_POLL_GRACE_PERIOD, streams_count(ctx->streams));
+	ctx_drain_all(ctx);
 }
 
 /*
@@ -151,7 +215,7 @@ int ctx_send_code(struct kc_ctx *ctx, int code)
 	}
 	kc_warn(ctx, "error socket lost (%s): closing it",
 		n < 0 ? strerror(errno) : "short send");
-	close_fd(&ctx->pub.kconsumerd_error_socket);
+	kc_close_fd(&ctx->pub.kconsumerd_error_socket);
 	return -1;
 }
 
@@ -168,7 +232,10 @@ static int ctx_setup_loop(struct kc_ctx *ctx)
 	ctx->wake_ev = event_new(ctx->base, ctx->pub.kconsumerd_poll_pipe[0],
 				 EV_READ | EV_PERSIST, ctx_wake_cb, ctx);
 	ctx->grace_ev = evtimer_new(ctx->base, ctx_grace_cb, ctx);
-	if (!ctx->quit_ev || !ctx->wake_ev || !ctx->grace_ev)
+	ctx->peer_free_ev = event_new(ctx->base, -1, 0, ctx_free_peer_cb, ctx);
+	ctx->orphan_ev = evtimer_new(ctx->base, ctx_orphan_cb, ctx);
+	if (!ctx->quit_ev || !ctx->wake_ev || !ctx->grace_ev ||
+	    !ctx->peer_free_ev || !ctx->orphan_ev)
 		return -ENOMEM;
 	/* the quit pipe is served first: a storm of data cannot delay it */
 	event_priority_set(ctx->quit_ev, 0);
@@ -217,6 +284,10 @@ static void ctx_free_loop(struct kc_ctx *ctx)
 		event_free(ctx->wake_ev);
 	if (ctx->grace_ev)
 		event_free(ctx->grace_ev);
+	if (ctx->peer_free_ev)
+		event_free(ctx->peer_free_ev);
+	if (ctx->orphan_ev)
+		event_free(ctx->orphan_ev);
 	if (ctx->base)
 		event_base_free(ctx->base);
 }
@@ -229,15 +300,16 @@ KC_EXPORT void lttng_kconsumerd_destroy(struct lttng_kconsumerd_local_data *pub)
 		return;
 	streams_destroy(ctx->streams);
 	sessiond_destroy(ctx->peer);
+	sessiond_destroy(ctx->lost_peer);
 	listener_destroy(ctx->listener);
 	ctx_free_loop(ctx);
-	close_fd(&ctx->cmd_sock);
-	close_fd(&ctx->outdir_fd);
-	close_fd(&pub->kconsumerd_error_socket);
+	kc_close_fd(&ctx->cmd_sock);
+	kc_close_fd(&ctx->outdir_fd);
+	kc_close_fd(&pub->kconsumerd_error_socket);
 	for (int i = 0; i < 2; i++) {
-		close_fd(&pub->kconsumerd_thread_pipe[i]);
-		close_fd(&pub->kconsumerd_poll_pipe[i]);
-		close_fd(&pub->kconsumerd_should_quit[i]);
+		kc_close_fd(&pub->kconsumerd_thread_pipe[i]);
+		kc_close_fd(&pub->kconsumerd_poll_pipe[i]);
+		kc_close_fd(&pub->kconsumerd_should_quit[i]);
 	}
 	free(pub->kconsumerd_command_sock_path);
 	pthread_mutex_destroy(&ctx->run_lock);
@@ -281,10 +353,11 @@ static int ctx_run_loop(struct kc_ctx *ctx)
 		kc_err(ctx, "event loop failed");
 		ctx->failed = true;
 	}
-	if (!ctx->quitting && streams_count(ctx->streams) > 0)
-		streams_drain_all(ctx->streams);
+	streams_close_all(ctx->streams);
 	sessiond_destroy(ctx->peer);
 	ctx->peer = NULL;
+	sessiond_destroy(ctx->lost_peer);
+	ctx->lost_peer = NULL;
 	listener_destroy(ctx->listener);
 	ctx->listener = NULL;
 	ctx_send_code(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
@@ -361,161 +434,4 @@ KC_EXPORT void lttng_kconsumerd_should_exit(struct lttng_kconsumerd_local_data *
 		n = write(pub->kconsumerd_should_quit[1], "q", 1);
 	(void)n;
 	errno = saved;
-}
-
-KC_EXPORT int lttng_kconsumerd_send_error(struct lttng_kconsumerd_local_data *pub,
-		int cmd)
-{
-	if (!pub)
-		return -1;
-	return ctx_send_code(kc_ctx_of(pub), cmd);
-}
-
-KC_EXPORT int lttng_kconsumerd_poll_socket(struct pollfd *sockpoll)
-{
-	int n;
-
-	if (!sockpoll)
-		return -1;
-	do {
-		n = poll(sockpoll, 2, -1);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	if (sockpoll[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
-		return -1;
-	if (sockpoll[1].revents & (POLLERR | POLLNVAL))
-		return -1;
-	return (sockpoll[1].revents & (POLLIN | POLLHUP)) ? 0 : -1;
-}
-
-KC_EXPORT void lttng_kconsumerd_cleanup(void)
-{
-	listener_unlink_bound();
-}
-
-KC_EXPORT void lttng_kconsumerd_set_error_sock(
-		struct lttng_kconsumerd_local_data *pub, int sock)
-{
-	if (!pub)
-		return;
-	if (pub->kconsumerd_error_socket >= 0 &&
-	    pub->kconsumerd_error_socket != sock)
-		close(pub->kconsumerd_error_socket);
-	pub->kconsumerd_error_socket = sock;
-}
-
-KC_EXPORT void lttng_kconsumerd_set_command_sock_path(
-		struct lttng_kconsumerd_local_data *pub, char *sock)
-{
-	char *copy;
-
-	if (!pub)
-		return;
-	copy = sock ? strdup(sock) : NULL;
-	if (sock && !copy)
-		return;
-	free(pub->kconsumerd_command_sock_path);
-	pub->kconsumerd_command_sock_path = copy;
-}
-
-KC_EXPORT int lttng_kconsumerd_set_command_sock(
-		struct lttng_kconsumerd_local_data *pub, int sock)
-{
-	struct kc_ctx *ctx = kc_ctx_of(pub);
-	int type;
-	socklen_t len = sizeof(type);
-
-	if (!pub)
-		return -EINVAL;
-	if (sock < 0 || fcntl(sock, F_GETFD) < 0)
-		return -EBADF;
-	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return -errno == -ENOTSOCK ? -EINVAL : -errno;
-	if (type != SOCK_STREAM)
-		return -EINVAL;
-	if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0)
-		return -errno;
-	close_fd(&ctx->cmd_sock);
-	ctx->cmd_sock = sock;
-	return 0;
-}
-
-KC_EXPORT int lttng_kconsumerd_set_output_dir(
-		struct lttng_kconsumerd_local_data *pub, const char *dir)
-{
-	struct kc_ctx *ctx = kc_ctx_of(pub);
-	int fd;
-
-	if (!pub || !dir || !*dir)
-		return -EINVAL;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	close_fd(&ctx->outdir_fd);
-	ctx->outdir_fd = fd;
-	return 0;
-}
-
-KC_EXPORT void lttng_kconsumerd_set_log_handler(
-		struct lttng_kconsumerd_local_data *pub,
-		void (*handler)(int level, const char *msg, void *priv),
-		void *priv)
-{
-	struct kc_ctx *ctx = kc_ctx_of(pub);
-
-	if (!pub)
-		return;
-	ctx->log_fn = handler;
-	ctx->log_priv = priv;
-}
-
-/* Read a counter written by the loop thread. */
-static uint64_t load(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-KC_EXPORT int lttng_kconsumerd_get_stats(struct lttng_kconsumerd_local_data *pub,
-		struct lttng_kconsumerd_stats *stats)
-{
-	struct kc_ctx *ctx = kc_ctx_of(pub);
-
-	if (!pub || !stats)
-		return -EINVAL;
-	stats->bytes = load(&ctx->totals.bytes);
-	stats->subbufs = load(&ctx->totals.subbufs);
-	stats->errors = load(&ctx->totals.errors);
-	stats->lost_events = load(&ctx->totals.lost_events);
-	stats->streams = load(&ctx->totals.streams);
-	stats->streams_active = load(&ctx->totals.streams_active);
-	stats->sync_wait_ns = load(&ctx->totals.sync_wait_ns);
-	return 0;
-}
-
-KC_EXPORT int lttng_kconsumerd_get_stream_stats(
-		struct lttng_kconsumerd_local_data *pub, int key,
-		struct lttng_kconsumerd_stats *stats)
-{
-	if (!pub || !stats)
-		return -EINVAL;
-	return streams_stats(kc_ctx_of(pub)->streams, key, stats);
-}
-
-KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_mmap(
-		struct lttng_kconsumerd_local_data *pub,
-		struct lttng_kconsumerd_fd *fd, unsigned long len)
-{
-	if (!pub || !fd)
-		return -EINVAL;
-	return (int)streams_write_mmap(kc_ctx_of(pub)->streams, fd, len);
-}
-
-KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_splice(
-		struct lttng_kconsumerd_local_data *pub,
-		struct lttng_kconsumerd_fd *fd, unsigned long len)
-{
-	if (!pub || !fd)
-		return -EINVAL;
-	return (int)streams_write_splice(kc_ctx_of(pub)->streams, fd, len);
 }

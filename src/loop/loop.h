@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <lttng/lttng-kconsumerd.h>
 
@@ -38,6 +39,9 @@ struct kc_ctx {
 	struct event *grace_ev;		/* grace period timer */
 	struct listener *listener;
 	struct sessiond *peer;
+	struct sessiond *lost_peer;	/* gone, freed by peer_free_ev */
+	struct event *peer_free_ev;
+	struct event *orphan_ev;	/* a grace period after the peer left */
 	struct streams *streams;
 	int cmd_sock;			/* connected command socket given, or -1 */
 	int outdir_fd;			/* output directory, or -1 */
@@ -46,6 +50,7 @@ struct kc_ctx {
 	bool stopping;			/* STOP received or peer gone */
 	bool quitting;			/* should_exit: drain and leave */
 	bool failed;			/* a loop-level error: EXIT_FAILURE */
+	bool draining_all;		/* every stream drains, then exit */
 	uint64_t last_activity_ms;	/* monotonic, last stream activity */
 	struct lttng_kconsumerd_stats totals;
 	pthread_mutex_t run_lock;
@@ -56,6 +61,14 @@ struct kc_ctx {
 static inline struct kc_ctx *kc_ctx_of(struct lttng_kconsumerd_local_data *pub)
 {
 	return (struct kc_ctx *)pub;
+}
+
+/* Close an fd if open and mark it closed. */
+static inline void kc_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* log.c */
@@ -70,6 +83,7 @@ uint64_t kc_now_ms(void);
 /* ctx.c */
 void ctx_activity(struct kc_ctx *ctx);
 void ctx_begin_stop(struct kc_ctx *ctx, const char *why);
+void ctx_drain_all(struct kc_ctx *ctx);
 void ctx_check_done(struct kc_ctx *ctx);
 void ctx_peer_lost(struct kc_ctx *ctx);
 int ctx_send_code(struct kc_ctx *ctx, int code);
@@ -83,6 +97,7 @@ void listener_unlink_bound(void);
 /* sessiond.c */
 int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out);
 void sessiond_destroy(struct sessiond *p);
+void sessiond_silence(struct sessiond *p);
 
 /* streams.c */
 int streams_create(struct kc_ctx *ctx, struct streams **out);
@@ -92,6 +107,8 @@ int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *msg,
 int streams_update(struct streams *st, int key, uint32_t state);
 size_t streams_count(const struct streams *st);
 void streams_drain_all(struct streams *st);
+void streams_close_all(struct streams *st);
+void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);

@@ -242,7 +242,7 @@ static void sessiond_read_cb(evutil_socket_t fd, short what, void *arg)
 			else if (p->state != SD_HEADER || p->got)
 				kc_warn(ctx, "session daemon left in the middle "
 					"of a command");
-			ctx_peer_lost(ctx);	/* frees p: return at once */
+			ctx_peer_lost(ctx);	/* p is freed later */
 			return;
 		}
 		if (sessiond_advance(p, (size_t)n) < 0) {
@@ -272,6 +272,13 @@ int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out)
 	}
 	*out = p;
 	return 0;
+}
+
+/* Stop reading: the peer is lost and will be freed later. */
+void sessiond_silence(struct sessiond *p)
+{
+	if (p)
+		event_del(p->ev);
 }
 
 /* Close the connection and every fd it still holds.  Accepts NULL. */

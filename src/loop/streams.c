@@ -10,9 +10,13 @@
  * stream cannot starve the others or the command socket, and the cost of
  * a wake-up depends on the ready streams only, never on the idle ones.
  *
- * Hang-up: consume until a pass reads nothing, then write what the source
- * still holds (io_flush_final) and close.  An I/O error ends that stream
- * only, with a code on the error socket.
+ * States beside ACTIVE and PAUSE: a stream whose sink is full holds its
+ * sub-buffer and leaves the epoll set; the loop waits on the sink's fd
+ * (EV_WRITE) and resumes it there.  A stream that hung up, was deleted or
+ * is drained at exit is on the drain list: a deferred event serves those
+ * within the same budget, round after round, until each is empty, then
+ * has its sink flushed and closes it.  Nothing waits inside a callback.
+ * An I/O error ends that stream only, with a code on the error socket.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -31,8 +35,6 @@
 #define STREAMS_MAX 100000		/* streams one consumer accepts */
 #define STREAMS_EPOLL_BATCH 256		/* ready streams per wake-up */
 #define STREAM_BUDGET 16		/* sub-buffers per stream per wake-up */
-#define STREAM_DRAIN_MAX 65536		/* sub-buffers drained at the end */
-#define STREAMS_DRAIN_MS 5000		/* bound on draining at exit */
 #define STREAM_IDLE_WAKEUPS 4		/* empty wake-ups before backing off */
 #define STREAMS_BACKOFF_MS 10		/* how long a backed-off stream rests */
 
@@ -45,6 +47,11 @@ struct stream {
 	int aux_fd;			/* second fd (shm eventfd), or -1 */
 	bool polled;			/* in the epoll set */
 	bool backed_off;		/* resting: in st->backoff */
+	bool waiting;			/* sink full: sink_ev is armed */
+	bool draining;			/* on st->drain: empty it, then close */
+	const char *drain_why;		/* why it drains, for the log */
+	struct event *sink_ev;		/* the sink's fd writable */
+	struct cds_list_head drain_node;
 	unsigned int empty_wakeups;	/* wake-ups in a row that read nothing */
 	struct cds_list_head backoff_node;
 	struct io_counters seen;	/* counters already added to totals */
@@ -58,6 +65,11 @@ struct streams {
 	struct cds_hlist_head buckets[STREAMS_BUCKETS];
 	struct cds_list_head backoff;	/* streams resting after empty wake-ups */
 	struct event *backoff_ev;
+	struct cds_list_head drain;	/* streams being emptied before closing */
+	struct event *drain_ev;		/* serves them, one round at a time */
+	struct io_paths *paths;		/* trace files in use */
+	uint64_t tracefile_size;	/* rotation of new streams' files */
+	uint32_t tracefile_count;
 	size_t count;
 };
 
@@ -98,6 +110,9 @@ static void stream_account(struct stream *s)
 	total_add(&t->errors, c->errors - s->seen.errors);
 	total_add(&t->lost_events, c->lost_events - s->seen.lost_events);
 	total_add(&t->sync_wait_ns, c->sync_wait_ns - s->seen.sync_wait_ns);
+	total_add(&t->rotated_bytes, c->rotated_bytes - s->seen.rotated_bytes);
+	total_add(&t->rotated_subbufs,
+		  c->rotated_subbufs - s->seen.rotated_subbufs);
 	s->seen = *c;
 }
 
@@ -124,16 +139,18 @@ static void stream_close(struct stream *s)
 	stream_set_polled(s, false);
 	if (s->backed_off)
 		cds_list_del(&s->backoff_node);
+	if (s->draining)
+		cds_list_del(&s->drain_node);
+	if (s->sink_ev)
+		event_free(s->sink_ev);
 	if (s->io)
 		stream_account(s);
 	cds_hlist_del(&s->hnode);
 	cds_list_del(&s->pub.list);
-	io_stream_destroy(s->io);
+	io_stream_destroy(s->io);	/* closes the trace file */
 	close(s->pub.consumerd_fd);
 	if (s->aux_fd >= 0)
 		close(s->aux_fd);
-	if (s->pub.out_fd >= 0)
-		close(s->pub.out_fd);
 	free(s);
 	st->count--;
 	__atomic_store_n(&st->ctx->totals.streams_active, st->count,
@@ -171,43 +188,60 @@ static void stream_fail(struct stream *s, int err)
 	stream_close(s);
 }
 
-/* Consume at most one sub-buffer: >0 bytes, 0 nothing ready, -errno. */
+/*
+ * Consume at most one sub-buffer: >0 bytes, 0 nothing ready, IO_PENDING
+ * (the sink is full), -errno.  A callback's -EAGAIN with a sink that can
+ * be full is the same wait.
+ */
 static ssize_t stream_consume(struct stream *s)
 {
 	int (*cb)(struct lttng_kconsumerd_fd *) = s->st->ctx->pub.on_buffer_ready;
 	ssize_t r = cb ? cb(&s->pub) : io_consume_one(s->io);
 
+	if (cb && r == -EAGAIN && io_stream_wait_fd(s->io) >= 0)
+		r = IO_PENDING;
 	stream_account(s);
 	return r;
 }
 
-/* Write what the source still holds, then close (or fail) the stream. */
-static void stream_finish(struct stream *s, const char *why)
-{
-	ssize_t r = io_flush_final(s->io);
+static void stream_sink_cb(evutil_socket_t fd, short what, void *arg);
 
-	if (r < 0) {
-		stream_fail(s, (int)r);
-		return;
-	}
-	stream_account(s);
-	kc_debug(s->st->ctx, "stream %d (%s) %s: %llu bytes", s->pub.sessiond_fd,
-		 s->pub.path_name, why,
-		 (unsigned long long)io_stream_counters(s->io)->bytes);
-	stream_close(s);
+/* The sink is full: stop reading, wait until it can take more. */
+static int stream_wait_sink(struct stream *s)
+{
+	int fd = io_stream_wait_fd(s->io);
+
+	if (fd < 0)
+		return -EAGAIN;
+	stream_set_polled(s, false);
+	if (!s->sink_ev)
+		s->sink_ev = event_new(s->st->ctx->base, fd, EV_WRITE,
+				       stream_sink_cb, s);
+	if (!s->sink_ev || event_add(s->sink_ev, NULL) < 0)
+		return -ENOMEM;
+	s->waiting = true;
+	return 0;
 }
 
 /*
  * Consume up to max sub-buffers, stopping when nothing is ready.  Returns
- * how many were consumed, or -1 when an error ended (and freed) the stream.
+ * how many were consumed, -2 when the sink is full (the stream waits for
+ * it), or -1 when an error ended (and freed) the stream.
  */
 static long stream_consume_upto(struct stream *s, long max)
 {
 	long i;
+	int ret;
 
 	for (i = 0; i < max; i++) {
 		ssize_t r = stream_consume(s);
 
+		if (r == IO_PENDING) {
+			ret = stream_wait_sink(s);
+			if (ret == 0)
+				return -2;
+			r = ret;
+		}
 		if (r < 0) {
 			stream_fail(s, (int)r);
 			return -1;
@@ -218,11 +252,95 @@ static long stream_consume_upto(struct stream *s, long max)
 	return i;
 }
 
-/* Consume until empty (at most max sub-buffers), then finish the stream. */
-static void stream_drain(struct stream *s, long max, const char *why)
+static void streams_drain_soon(struct streams *st)
 {
-	if (stream_consume_upto(s, max) >= 0)
-		stream_finish(s, why);
+	event_active(st->drain_ev, EV_TIMEOUT, 1);
+}
+
+/* Empty the stream from now on, then close it (deleted, hung up, exit). */
+static void stream_begin_drain(struct stream *s, const char *why)
+{
+	if (s->draining)
+		return;
+	stream_set_polled(s, false);
+	if (s->backed_off) {
+		cds_list_del(&s->backoff_node);
+		s->backed_off = false;
+	}
+	s->draining = true;
+	s->drain_why = why;
+	cds_list_add_tail(&s->drain_node, &s->st->drain);
+	streams_drain_soon(s->st);
+}
+
+/* Nothing left to consume: the source's tail, the sink flushed, close. */
+static void stream_finish(struct stream *s)
+{
+	ssize_t r = io_flush_final(s->io);
+	int ret;
+
+	stream_account(s);
+	if (r == IO_PENDING) {
+		ret = stream_wait_sink(s);
+		if (ret == 0)
+			return;
+		r = ret;
+	}
+	if (r < 0) {
+		stream_fail(s, (int)r);
+		return;
+	}
+	kc_debug(s->st->ctx, "stream %d (%s) %s: %llu bytes", s->pub.sessiond_fd,
+		 s->pub.path_name, s->drain_why,
+		 (unsigned long long)io_stream_counters(s->io)->bytes);
+	stream_close(s);
+}
+
+/* One round of a draining stream: true when it still has work. */
+static bool stream_drain_round(struct stream *s)
+{
+	long i = stream_consume_upto(s, STREAM_BUDGET);
+
+	if (i < 0)
+		return false;	/* failed, or waiting for its sink */
+	if (i > 0)
+		ctx_activity(s->st->ctx);
+	if (i == STREAM_BUDGET)
+		return true;
+	stream_finish(s);
+	return false;
+}
+
+/* Serve every draining stream once; come back while any has more. */
+static void streams_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct streams *st = arg;
+	struct stream *s, *tmp;
+	bool more = false;
+
+	cds_list_for_each_entry_safe(s, tmp, &st->drain, drain_node) {
+		if (!s->waiting && stream_drain_round(s))
+			more = true;
+	}
+	if (more)
+		streams_drain_soon(st);
+}
+
+/* The sink can take more: resume where the stream stopped. */
+static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+
+	s->waiting = false;
+	ctx_activity(s->st->ctx);
+	if (s->draining) {
+		streams_drain_soon(s->st);
+		return;
+	}
+	if (stream_consume_upto(s, STREAM_BUDGET) < 0)
+		return;
+	if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
+		stream_fail(s, -EBADF);
 }
 
 /*
@@ -252,7 +370,8 @@ static void streams_backoff_cb(evutil_socket_t fd, short what, void *arg)
 	cds_list_for_each_entry_safe(s, tmp, &st->backoff, backoff_node) {
 		cds_list_del(&s->backoff_node);
 		s->backed_off = false;
-		if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
+		if (s->pub.state == ACTIVE_FD && !s->waiting && !s->draining &&
+		    stream_set_polled(s, true) < 0)
 			stream_fail(s, -EBADF);
 	}
 }
@@ -275,9 +394,8 @@ static void stream_service(struct stream *s, uint32_t events)
 		return;
 	if (i > 0)
 		ctx_activity(ctx);
-	if (i < STREAM_BUDGET &&
-	    ((events & EPOLLHUP) || io_stream_at_eof(s->io))) {
-		stream_finish(s, "hung up");
+	if ((events & EPOLLHUP) || io_stream_at_eof(s->io)) {
+		stream_begin_drain(s, "hung up");
 		return;
 	}
 	s->empty_wakeups = i ? 0 : s->empty_wakeups + 1;
@@ -308,17 +426,22 @@ int streams_create(struct kc_ctx *ctx, struct streams **out)
 	st->ctx = ctx;
 	CDS_INIT_LIST_HEAD(&st->list.head);
 	CDS_INIT_LIST_HEAD(&st->backoff);
+	CDS_INIT_LIST_HEAD(&st->drain);
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (st->epfd < 0) {
-		int ret = -errno;
+	if (st->epfd < 0 || io_paths_create(&st->paths) < 0) {
+		int ret = st->epfd < 0 ? -errno : -ENOMEM;
 
+		if (st->epfd >= 0)
+			close(st->epfd);
 		free(st);
 		return ret;
 	}
 	st->ev = event_new(ctx->base, st->epfd, EV_READ | EV_PERSIST,
 			   streams_ready_cb, st);
 	st->backoff_ev = evtimer_new(ctx->base, streams_backoff_cb, st);
-	if (!st->ev || !st->backoff_ev || event_add(st->ev, NULL) < 0) {
+	st->drain_ev = event_new(ctx->base, -1, 0, streams_drain_cb, st);
+	if (!st->ev || !st->backoff_ev || !st->drain_ev ||
+	    event_add(st->ev, NULL) < 0) {
 		streams_destroy(st);
 		return -ENOMEM;
 	}
@@ -339,7 +462,10 @@ void streams_destroy(struct streams *st)
 		event_free(st->ev);
 	if (st->backoff_ev)
 		event_free(st->backoff_ev);
+	if (st->drain_ev)
+		event_free(st->drain_ev);
 	close(st->epfd);
+	io_paths_destroy(st->paths);
 	free(st);
 }
 
@@ -364,10 +490,14 @@ static const char *streams_check_msg(const struct lttcomm_kconsumerd_msg *m,
 
 /* Refuse an ADD_STREAM: log, tell the session daemon, close its fds. */
 static int streams_refuse(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
-		int *fds, int nfds, int code, const char *why)
+		int *fds, int nfds, int code, const char *why, int err)
 {
-	kc_warn(st->ctx, "ADD_STREAM key %d (%.*s): %s: refused", m->fd, 256,
-		m->path_name, why);
+	if (err)
+		kc_warn(st->ctx, "ADD_STREAM key %d (%.*s): %s (%s): refused",
+			m->fd, 256, m->path_name, why, strerror(-err));
+	else
+		kc_warn(st->ctx, "ADD_STREAM key %d (%.*s): %s: refused",
+			m->fd, 256, m->path_name, why);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	ctx_send_code(st->ctx, code);
@@ -390,29 +520,36 @@ static struct stream *stream_new(struct streams *st,
 	s->aux_fd = nfds > 1 ? fds[1] : -1;
 	s->pub.out_fd = -1;
 	s->pub.state = (enum lttng_kconsumerd_fd_state)m->state;
-	s->pub.max_sb_size = m->max_sb_size;
-	s->pub.output = (enum lttng_event_output)m->output;
 	strcpy(s->pub.path_name, m->path_name);
 	return s;
 }
 
-/* Set up I/O and the trace file of a new stream; -errno and a code. */
-static int stream_open(struct stream *s, int *code, const char **why)
+/* Set up the source and the sink of a new stream; -errno and a code. */
+static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
+		int *code, const char **why)
 {
-	int ret = io_stream_create(&s->pub, s->kind, s->aux_fd, &s->io);
+	struct streams *st = s->st;
+	struct io_params p = {
+		.kind = s->kind,
+		.fds = { s->pub.consumerd_fd, s->aux_fd },
+		.nfds = io_kind_nfds(s->kind),
+		.output = (enum lttng_event_output)m->output,
+		.max_sb_size = m->max_sb_size,
+		.sink = {
+			.dirfd = st->ctx->outdir_fd,
+			.path = s->pub.path_name,
+			.fd = -1,
+			.tracefile_size = st->tracefile_size,
+			.tracefile_count = st->tracefile_count,
+			.paths = st->paths,
+		},
+	};
+	bool is_sink = false;
+	int ret = io_stream_create(&s->pub, &p, &s->io, why, &is_sink);
 
-	if (ret) {
-		*code = KCONSUMERD_ERROR_RECV_FD;
-		*why = io_stream_create_why(s->kind, ret);
-		return ret;
-	}
-	ret = io_sink_open(s->st->ctx->outdir_fd, s->pub.path_name,
-			   &s->pub.out_fd);
-	if (ret) {
-		*code = KCONSUMERD_OUTFD_ERROR;
-		*why = ret == -EXDEV ? "path escapes the output directory" :
-					"cannot open the trace file";
-	}
+	if (ret)
+		*code = is_sink ? KCONSUMERD_OUTFD_ERROR :
+				  KCONSUMERD_ERROR_RECV_FD;
 	return ret;
 }
 
@@ -444,7 +581,7 @@ int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
 	struct stream *s;
 
 	if (why)
-		return streams_refuse(st, m, fds, nfds, code, why);
+		return streams_refuse(st, m, fds, nfds, code, why, 0);
 	if (streams_find(st, m->fd)) {
 		kc_info(st->ctx, "ADD_STREAM key %d: already known, duplicate "
 			"ignored", m->fd);
@@ -453,25 +590,25 @@ int streams_add(struct streams *st, const struct lttcomm_kconsumerd_msg *m,
 		return 0;
 	}
 	if (st->count >= STREAMS_MAX)
-		return streams_refuse(st, m, fds, nfds, code, "too many streams");
+		return streams_refuse(st, m, fds, nfds, code, "too many streams", 0);
 	ret = io_detect_kind(fds[0], &kind);
 	if (ret)
 		return streams_refuse(st, m, fds, nfds, code, ret == -EBADF ?
-				      "bad fd" : "fd is not a stream we can consume");
-	if (nfds != (kind == IO_KIND_SHM ? 2 : 1))
-		return streams_refuse(st, m, fds, nfds, code, "wrong number of fds");
+				      "bad fd" : "fd is not a stream we can consume", 0);
+	if (nfds != io_kind_nfds(kind))
+		return streams_refuse(st, m, fds, nfds, code,
+				      "wrong number of fds", 0);
 	s = stream_new(st, m, fds, nfds, kind);
 	if (!s)
-		return streams_refuse(st, m, fds, nfds, code, "out of memory");
-	ret = stream_open(s, &code, &why);
+		return streams_refuse(st, m, fds, nfds, code, "out of memory", 0);
+	ret = stream_open(s, m, &code, &why);
 	if (!ret && (ret = stream_insert(st, s)) != 0)
 		why = "cannot poll the stream fd";
 	if (ret) {
 		io_stream_destroy(s->io);
-		if (s->pub.out_fd >= 0)
-			close(s->pub.out_fd);
 		free(s);
-		return streams_refuse(st, m, fds, nfds, code, why);
+		return streams_refuse(st, m, fds, nfds, code,
+				      why ? why : "stream set-up failed", ret);
 	}
 	kc_info(st->ctx, "stream %d added: %s, %s, sub-buffer %lu, -> %s",
 		m->fd, io_kind_name(kind), m->output == LTTNG_EVENT_MMAP ?
@@ -492,10 +629,15 @@ int streams_update(struct streams *st, int key, uint32_t state)
 		return -EINVAL;
 	}
 	if (state == DELETE_FD) {
-		stream_drain(s, STREAM_DRAIN_MAX, "deleted");
+		stream_begin_drain(s, "deleted");
 		return 0;
 	}
-	ret = stream_set_polled(s, state == ACTIVE_FD);
+	if (s->draining) {
+		kc_debug(st->ctx, "stream %d is being deleted: state %u ignored",
+			 key, state);
+		return 0;
+	}
+	ret = s->waiting ? 0 : stream_set_polled(s, state == ACTIVE_FD);
 	if (ret) {
 		stream_fail(s, ret);
 		return ret;
@@ -511,21 +653,33 @@ size_t streams_count(const struct streams *st)
 	return st ? st->count : 0;
 }
 
-/* Exit: drain every stream (paused ones too) within a time bound; close all. */
+/* Exit: every stream (paused ones too) is drained, then closed. */
 void streams_drain_all(struct streams *st)
 {
-	uint64_t deadline = kc_now_ms() + STREAMS_DRAIN_MS;
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list)
+		stream_begin_drain(s, "drained at exit");
+}
+
+/* The loop is over: close what could not be drained in time. */
+void streams_close_all(struct streams *st)
+{
 	struct stream *s, *tmp;
 
 	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list) {
-		if (kc_now_ms() < deadline) {
-			stream_drain(s, STREAM_DRAIN_MAX, "drained at exit");
-		} else {
-			kc_warn(st->ctx, "stream %d: no time left to drain it",
-				s->pub.sessiond_fd);
-			stream_close(s);
-		}
+		kc_warn(st->ctx, "stream %d (%s): closed before it was drained%s",
+			s->pub.sessiond_fd, s->pub.path_name,
+			io_stream_held(s->io) ? " (a sub-buffer was held)" : "");
+		stream_close(s);
 	}
+}
+
+/* Rotation of the trace files of streams added from now on. */
+void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count)
+{
+	st->tracefile_size = size;
+	st->tracefile_count = count;
 }
 
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)
@@ -547,6 +701,9 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 		.bytes = c->bytes, .subbufs = c->subbufs, .errors = c->errors,
 		.lost_events = c->lost_events, .streams = 1, .streams_active = 1,
 		.sync_wait_ns = c->sync_wait_ns,
+		.rotated_bytes = c->rotated_bytes,
+		.rotated_subbufs = c->rotated_subbufs,
+		.files = c->files,
 	};
 	return 0;
 }

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "ftrace_util.h"
-#include "io-priv.h"
+#include "io_stream_test.h"
 
 #define MAX_CPUS	64
 #define BUDGET		16
@@ -143,7 +143,7 @@ static void open_cpu(struct fu_inst *in, struct cpu *c, int n,
 	c->pub.out_fd = c->out;
 	c->pub.max_sb_size = 4096;
 	c->pub.output = o->mode;
-	if (io_stream_create(&c->pub, IO_KIND_FTRACE, -1, &c->io) < 0)
+	if (tu_stream_create(&c->pub, IO_KIND_FTRACE, -1, &c->io) < 0)
 		die("io_stream_create");
 	ev.data.ptr = c;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->raw, &ev) < 0)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ftrace-priv.h"
+#include "io_stream_test.h"
 #include "ftrace_util.h"
 
 /*
@@ -159,7 +160,7 @@ static void open_stream(struct fx *f, enum lttng_event_output mode,
 	f->pub.out_fd = f->out;
 	f->pub.max_sb_size = max_sb;
 	f->pub.output = mode;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_FTRACE, -1, &f->io),
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_FTRACE, -1, &f->io),
 			 0);
 }
 
@@ -254,9 +255,17 @@ static struct fu_scan check_exact(struct fx *f)
 	assert_int_equal(sc.pages * subbuf, c->bytes);
 	assert_int_equal(sc.pages, c->subbufs);
 	assert_true(sc.missed_stored <= c->lost_events);
-	/* white box: the count from page headers alone */
-	assert_int_equal(ftrace_of(f->io)->page_lost,
-			 sc.missed_stored + sc.missed_unknown);
+	/*
+	 * white box: the count from page headers alone.  mmap mode sees every
+	 * page; splice mode moves pages unseen (nothing reads the trace file
+	 * back) and sees only those that pass through memory.
+	 */
+	if (f->pub.output == LTTNG_EVENT_MMAP)
+		assert_int_equal(ftrace_of(f->io)->page_lost,
+				 sc.missed_stored + sc.missed_unknown);
+	else
+		assert_true(ftrace_of(f->io)->page_lost <=
+			    sc.missed_stored + sc.missed_unknown);
 	return sc;
 }
 
@@ -268,15 +277,15 @@ static void test_detect(void **state)
 
 	skip_unless_ready();
 	fd = fu_open_raw(&f->in, CPU_TRACED, O_NONBLOCK);
-	assert_true(io_ftrace_is_stream(fd));
+	assert_true(io_kind_ftrace.probe(fd));
 	close(fd);
 	snprintf(path, sizeof(path), "%s/per_cpu/cpu0/stats", f->in.dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_false(io_ftrace_is_stream(fd));
+	assert_false(io_kind_ftrace.probe(fd));
 	close(fd);
 	snprintf(path, sizeof(path), "%s/trace_pipe", f->in.dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	assert_false(io_ftrace_is_stream(fd));
+	assert_false(io_kind_ftrace.probe(fd));
 	close(fd);
 	/* the right name on another file system */
 	snprintf(path, sizeof(path), "%s/per_cpu", f->dir);
@@ -285,7 +294,7 @@ static void test_detect(void **state)
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/per_cpu/cpu0/trace_pipe_raw", f->dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	assert_false(io_ftrace_is_stream(fd));
+	assert_false(io_kind_ftrace.probe(fd));
 	close(fd);
 	unlink(path);
 	*strrchr(path, '/') = '\0';
@@ -293,10 +302,10 @@ static void test_detect(void **state)
 	*strrchr(path, '/') = '\0';
 	rmdir(path);
 	assert_int_equal(pipe(p), 0);
-	assert_false(io_ftrace_is_stream(p[0]));
+	assert_false(io_kind_ftrace.probe(p[0]));
 	close(p[0]);
 	close(p[1]);
-	assert_false(io_ftrace_is_stream(-1));
+	assert_false(io_kind_ftrace.probe(-1));
 }
 
 /* A steady load on a 1 MiB buffer, consumed as it comes. */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "io.h"
+#include "io_stream_test.h"
 #include "io_test_util.h"
 #include "kernctl.h"
 #include "lttng_double.h"
@@ -244,12 +244,12 @@ static void test_unsupported_kinds(void **state)
 	pub.consumerd_fd = p[0];
 	pub.out_fd = p[1];
 	pub.max_sb_size = 4096;
-	assert_true(io_stream_create(&pub, IO_KIND_FTRACE, -1, &s) < 0);
+	assert_true(tu_stream_create(&pub, IO_KIND_FTRACE, -1, &s) < 0);
 	assert_null(s);
-	assert_true(io_stream_create(&pub, IO_KIND_SHM, -1, &s) < 0);
+	assert_true(tu_stream_create(&pub, IO_KIND_SHM, -1, &s) < 0);
 	assert_null(s);
-	assert_int_equal(io_stream_create(NULL, IO_KIND_PIPE, -1, &s), -EINVAL);
-	assert_int_equal(io_stream_create(&pub, IO_KIND_PIPE, -1, NULL), -EINVAL);
+	assert_int_equal(io_stream_create(NULL, NULL, &s, NULL, NULL), -EINVAL);
+	assert_int_equal(tu_stream_create(&pub, IO_KIND_PIPE, -1, NULL), -EINVAL);
 	io_stream_destroy(NULL);
 	assert_int_equal(io_consume_one(NULL), -EINVAL);
 	assert_int_equal(io_write_mmap(NULL, 1), -EINVAL);

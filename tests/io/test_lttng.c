@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "io-priv.h"
+#include "io_stream_test.h"
 #include "io_test_util.h"
 #include "kernctl.h"
 #include "lttng_double.h"
@@ -88,7 +88,7 @@ static int teardown(void **state)
 
 static void create(struct fixture *f)
 {
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), 0);
 }
 
 static void check_balanced(struct fixture *f, uint64_t n)
@@ -312,7 +312,7 @@ static void test_create_failure(void **state)
 
 	assert_int_equal(lttng_double_disable(f->d), 0);
 	if (f->mode == LTTNG_EVENT_MMAP)
-		assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s),
+		assert_int_equal(tu_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s),
 				-EIO);
 	else
 		create(f);
@@ -320,7 +320,7 @@ static void test_create_failure(void **state)
 	f->pub.max_sb_size = 0;
 	io_stream_destroy(f->s);
 	f->s = NULL;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), -EINVAL);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s), -EINVAL);
 	assert_int_equal(tu_count_fds(), before);
 }
 
@@ -349,7 +349,7 @@ static void test_page_cache(void **state)
 	write_subbufs(f, 64);
 	assert_int_equal(fdatasync(f->pub.out_fd), 0);	/* the disk caught up */
 	write_subbufs(f, 5);			/* the next kick ages the clean span */
-	assert_true(f->s->hyg_done >= (off_t)(len - (1 << 20)));
+	assert_true(io_sink_file_hygiene_done(f->s->sink) >= (off_t)(len - (1 << 20)));
 	assert_int_equal(io_stream_counters(f->s)->sync_wait_ns, 0);
 	fd = open(tu_path(f->dir, "trace"), O_RDONLY | O_CLOEXEC);
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
@@ -363,7 +363,7 @@ static void test_page_cache(void **state)
 	free(vec);
 	/* 48 MiB more: whatever the disk does, the backlog stays bounded */
 	write_subbufs(f, 48 * 16);
-	assert_true(f->pub.out_fd_offset - f->s->hyg_done <=
+	assert_true(f->pub.out_fd_offset - io_sink_file_hygiene_done(f->s->sink) <=
 		    (off_t)(IO_HYGIENE_MAX_BACKLOG + 2 * IO_HYGIENE_MIN_WINDOW));
 }
 

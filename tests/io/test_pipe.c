@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "io-priv.h"
+#include "io_stream_test.h"
 #include "io_test_util.h"
 
 /*
@@ -157,7 +157,7 @@ static void test_byte_exact(void **state)
 	pthread_t t;
 
 	pattern(data, TOTAL);
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_true(fcntl(f->p[0], F_GETFL) & O_NONBLOCK);
 	assert_int_equal(io_stream_poll_fd(s), f->p[0]);
 	assert_ptr_equal(io_stream_pub(s), &f->pub);
@@ -191,7 +191,7 @@ static void test_fifo(void **state)
 	p.fd = open(tu_path(f->dir, "fifo"), O_WRONLY | O_CLOEXEC);
 	assert_true(rd >= 0 && p.fd >= 0);
 	f->pub.consumerd_fd = rd;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_int_equal(pthread_create(&t, NULL, producer_main, &p), 0);
 	chunks = consume_all(s, rd);
 	pthread_join(t, NULL);
@@ -206,7 +206,7 @@ static void test_immediate_eof(void **state)
 	struct fixture *f = *state;
 	struct io_stream *s;
 
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	close(f->p[1]);
 	f->p[1] = -1;
 	assert_int_equal(io_consume_one(s), 0);
@@ -221,7 +221,7 @@ static void test_data_then_eof(void **state)
 	struct fixture *f = *state;
 	struct io_stream *s;
 
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_int_equal(write(f->p[1], "hello", 5), 5);
 	close(f->p[1]);
 	f->p[1] = -1;
@@ -239,19 +239,19 @@ static void test_create_refusals(void **state)
 	int before = tu_count_fds();
 
 	f->pub.output = LTTNG_EVENT_MMAP;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
 	assert_null(s);
 	assert_null(f->pub.mmap_base);
 	f->pub.output = (enum lttng_event_output)7;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
 	f->pub.output = LTTNG_EVENT_SPLICE;
 	f->pub.max_sb_size = 0;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
 	f->pub.max_sb_size = CHUNK;
 	f->pub.consumerd_fd = f->p[1];
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EINVAL);
 	f->pub.consumerd_fd = -1;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EBADF);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), -EBADF);
 	assert_null(s);
 	assert_int_equal(tu_count_fds(), before);
 }
@@ -264,7 +264,7 @@ static void test_cap_and_fds(void **state)
 	int before = tu_count_fds();
 
 	f->pub.max_sb_size = 1UL << 40;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_int_equal(s->chunk_max, IO_MAX_CHUNK);
 	assert_int_equal(tu_count_fds(), before);
 	assert_int_equal(io_write_mmap(s, 10), -EINVAL);
@@ -279,7 +279,7 @@ static void test_write_error(void **state)
 	int ro = open(tu_path(f->dir, "trace"), O_RDONLY | O_CLOEXEC);
 
 	f->pub.out_fd = ro;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_int_equal(write(f->p[1], "data", 4), 4);
 	assert_int_equal(io_consume_one(s), -EBADF);
 	assert_int_equal(io_stream_counters(s)->errors, 1);
@@ -303,7 +303,7 @@ static void test_short_then_error(void **state)
 	getrlimit(RLIMIT_FSIZE, &old);
 	lim.rlim_max = old.rlim_max;
 	f->pub.max_sb_size = 65536;
-	assert_int_equal(io_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
+	assert_int_equal(tu_stream_create(&f->pub, IO_KIND_PIPE, -1, &s), 0);
 	assert_int_equal(write(f->p[1], data, sizeof(data)), sizeof(data));
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	assert_int_equal(io_consume_one(s), -EFBIG);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "io.h"
+#include "sink_path.h"
 #include "io_test_util.h"
 
 /*

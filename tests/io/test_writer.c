@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "io-priv.h"
+#include "io_stream_test.h"
 #include "io_test_util.h"
 #include "kernctl.h"
 #include "lttng_double.h"
@@ -39,6 +40,7 @@ struct fixture {
 	struct lttng_kconsumerd_fd pub;
 	struct io_stream *s;
 	int out;
+	unsigned int pendings;	/* IO_PENDING returns seen */
 };
 
 static int setup_mode(void **state, enum lttng_event_output mode)
@@ -58,7 +60,7 @@ static int setup_mode(void **state, enum lttng_event_output mode)
 	f->pub.max_sb_size = SB;
 	f->pub.output = mode;
 	*state = f;
-	if (f->out < 0 || io_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s) < 0)
+	if (f->out < 0 || tu_stream_create(&f->pub, IO_KIND_LTTNG, -1, &f->s) < 0)
 		return -1;
 	return 0;
 }
@@ -142,6 +144,27 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Consume one sub-buffer into an output that can be full, as the loop
+ * does: IO_PENDING means wait until the sink's fd is writable, then call
+ * again.  Returns the sub-buffer's size; counts the waits.
+ */
+static ssize_t consume_waiting(struct fixture *f)
+{
+	ssize_t r;
+
+	while ((r = io_consume_one(f->s)) == IO_PENDING) {
+		struct pollfd p = { .fd = io_stream_wait_fd(f->s),
+				    .events = POLLOUT };
+
+		assert_true(p.fd >= 0);
+		assert_true(io_stream_held(f->s));
+		poll(&p, 1, 1000);
+		f->pendings++;
+	}
+	return r;
+}
+
 /* Write 3 sub-buffers to a pipe output read slowly by another thread. */
 static void pipe_output_run(struct fixture *f, int pflags)
 {
@@ -154,11 +177,11 @@ static void pipe_output_run(struct fixture *f, int pflags)
 	assert_int_equal(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
 	r.fd = p[0];
 	r.buf = malloc(r.want);
-	f->pub.out_fd = p[1];
+	assert_int_equal(tu_set_out(f->s, p[1]), 0);
 	assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(lttng_double_write(f->d, SB), 0);
-		assert_int_equal(io_consume_one(f->s), SB);
+		assert_int_equal(consume_waiting(f), SB);
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(r.got, 3 * SB);
@@ -169,7 +192,7 @@ static void pipe_output_run(struct fixture *f, int pflags)
 	}
 	assert_int_equal(f->pub.out_fd_offset, 3 * SB);
 	assert_int_equal(io_stream_counters(f->s)->errors, 0);
-	f->pub.out_fd = f->out;
+	assert_int_equal(tu_set_out(f->s, f->out), 0);
 	close(p[0]);
 	close(p[1]);
 	free(r.buf);
@@ -215,7 +238,7 @@ static void test_enospc(void **state)
 
 	if (full < 0)
 		skip();
-	f->pub.out_fd = full;
+	assert_int_equal(tu_set_out(f->s, full), 0);
 	assert_int_equal(lttng_double_write(f->d, SB), 0);
 	n = io_consume_one(f->s);
 	assert_int_equal(n, f->mode == LTTNG_EVENT_MMAP ? -ENOSPC : -EINVAL);
@@ -223,7 +246,7 @@ static void test_enospc(void **state)
 	assert_int_equal(io_stream_counters(f->s)->errors, 1);
 	assert_int_equal(io_stream_counters(f->s)->bytes, 0);
 	assert_pipe_empty(f);
-	f->pub.out_fd = f->out;
+	assert_int_equal(tu_set_out(f->s, f->out), 0);
 	close(full);
 }
 
@@ -262,7 +285,7 @@ static void test_short_then_error(void **state)
 	/* a fresh trace file: the second sub-buffer arrives clean and whole */
 	next = open(tu_path(f->dir, "next"), O_CREAT | O_TRUNC | O_WRONLY |
 			O_CLOEXEC, 0644);
-	f->pub.out_fd = next;
+	assert_int_equal(tu_set_out(f->s, next), 0);
 	f->pub.out_fd_offset = 0;
 	assert_int_equal(io_consume_one(f->s), SB);
 	want = expected(f, 1);
@@ -271,7 +294,7 @@ static void test_short_then_error(void **state)
 	assert_memory_equal(got, want, SB);
 	free(got);
 	free(want);
-	f->pub.out_fd = f->out;
+	assert_int_equal(tu_set_out(f->s, f->out), 0);
 	close(next);
 }
 

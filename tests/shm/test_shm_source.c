@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "io-priv.h"
+#include "io_stream_test.h"
 #include "io_test_util.h"
 #include "shm_ring.h"
 #include "shm_test_util.h"
@@ -75,7 +75,7 @@ static int open_stream(struct fixture *f, int memfd, int efd,
 {
 	f->pub.consumerd_fd = memfd;
 	f->pub.output = mode;
-	return io_stream_create(&f->pub, IO_KIND_SHM, efd, &f->s);
+	return tu_stream_create(&f->pub, IO_KIND_SHM, efd, &f->s);
 }
 
 /* Consume until the stream reports eof; fails on any error. */
@@ -122,7 +122,7 @@ static void test_unsealed_refused(void **state)
 	assert_int_equal(open_stream(f, r.memfd, r.efd, LTTNG_EVENT_MMAP),
 			 -EPERM);
 	assert_null(f->s);
-	assert_non_null(strstr(io_stream_create_why(IO_KIND_SHM, -EPERM),
+	assert_non_null(strstr(tu_last_why,
 			       "F_SEAL_SHRINK"));
 	stu_ring_free(&r);
 }
@@ -168,7 +168,7 @@ static void test_bad_geometry(void **state)
 		if (open_stream(f, r.memfd, r.efd, LTTNG_EVENT_MMAP) != -EPROTO)
 			fail_msg("geometry '%s' was not refused", spoils[i].name);
 		assert_null(f->s);
-		why = io_stream_create_why(IO_KIND_SHM, -EPROTO);
+		why = tu_last_why;
 		assert_string_not_equal(why, strerror(EPROTO));	/* a reason */
 		stu_ring_free(&r);
 	}
@@ -182,7 +182,7 @@ static void test_memfd_too_small(void **state)
 	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 3 * SB), 0);
 	assert_int_equal(open_stream(f, r.memfd, r.efd, LTTNG_EVENT_SPLICE),
 			 -EPROTO);
-	assert_non_null(strstr(io_stream_create_why(IO_KIND_SHM, -EPROTO),
+	assert_non_null(strstr(tu_last_why,
 			       "smaller"));
 	stu_ring_free(&r);
 }
@@ -200,13 +200,13 @@ static void test_wrong_sb_size_and_eventfd(void **state)
 	assert_int_equal(open_stream(f, r.memfd, -1, LTTNG_EVENT_MMAP), -EBADF);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(open_stream(f, r.memfd, p[0], LTTNG_EVENT_SPLICE), -EBADF);
-	assert_non_null(strstr(io_stream_create_why(IO_KIND_SHM, -EBADF),
+	assert_non_null(strstr(tu_last_why,
 			       "eventfd"));
 	close(p[0]);
 	close(p[1]);
 	p[0] = eventfd(0, EFD_CLOEXEC | EFD_SEMAPHORE);
 	assert_int_equal(open_stream(f, r.memfd, p[0], LTTNG_EVENT_SPLICE), -EBADF);
-	assert_non_null(strstr(io_stream_create_why(IO_KIND_SHM, -EBADF),
+	assert_non_null(strstr(tu_last_why,
 			       "semaphore"));
 	close(p[0]);
 	assert_int_equal(open_stream(f, r.memfd, r.efd, LTTNG_EVENT_SPLICE), 0);

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The public entry points apart from the loop's life cycle (ctx.c): the
+ * setters and getters, the 2011 helpers (send_error, poll_socket,
+ * cleanup) and the 2011 writer shims that a custom buffer-ready callback
+ * calls.  Each validates its arguments and returns -EINVAL (or -1 where
+ * the 2011 interface says so) instead of crashing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+KC_EXPORT int lttng_kconsumerd_send_error(struct lttng_kconsumerd_local_data *pub,
+		int cmd)
+{
+	if (!pub)
+		return -1;
+	return ctx_send_code(kc_ctx_of(pub), cmd);
+}
+
+KC_EXPORT int lttng_kconsumerd_poll_socket(struct pollfd *sockpoll)
+{
+	int n;
+
+	if (!sockpoll)
+		return -1;
+	do {
+		n = poll(sockpoll, 2, -1);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (sockpoll[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+		return -1;
+	if (sockpoll[1].revents & (POLLERR | POLLNVAL))
+		return -1;
+	return (sockpoll[1].revents & (POLLIN | POLLHUP)) ? 0 : -1;
+}
+
+KC_EXPORT void lttng_kconsumerd_cleanup(void)
+{
+	listener_unlink_bound();
+}
+
+KC_EXPORT void lttng_kconsumerd_set_error_sock(
+		struct lttng_kconsumerd_local_data *pub, int sock)
+{
+	if (!pub)
+		return;
+	if (pub->kconsumerd_error_socket >= 0 &&
+	    pub->kconsumerd_error_socket != sock)
+		close(pub->kconsumerd_error_socket);
+	pub->kconsumerd_error_socket = sock;
+}
+
+KC_EXPORT void lttng_kconsumerd_set_command_sock_path(
+		struct lttng_kconsumerd_local_data *pub, char *sock)
+{
+	char *copy;
+
+	if (!pub)
+		return;
+	copy = sock ? strdup(sock) : NULL;
+	if (sock && !copy)
+		return;
+	free(pub->kconsumerd_command_sock_path);
+	pub->kconsumerd_command_sock_path = copy;
+}
+
+KC_EXPORT int lttng_kconsumerd_set_command_sock(
+		struct lttng_kconsumerd_local_data *pub, int sock)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (!pub)
+		return -EINVAL;
+	if (sock < 0 || fcntl(sock, F_GETFD) < 0)
+		return -EBADF;
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno == -ENOTSOCK ? -EINVAL : -errno;
+	if (type != SOCK_STREAM)
+		return -EINVAL;
+	if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	kc_close_fd(&ctx->cmd_sock);
+	ctx->cmd_sock = sock;
+	return 0;
+}
+
+KC_EXPORT int lttng_kconsumerd_set_output_dir(
+		struct lttng_kconsumerd_local_data *pub, const char *dir)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+	int fd;
+
+	if (!pub || !dir || !*dir)
+		return -EINVAL;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	kc_close_fd(&ctx->outdir_fd);
+	ctx->outdir_fd = fd;
+	return 0;
+}
+
+KC_EXPORT void lttng_kconsumerd_set_log_handler(
+		struct lttng_kconsumerd_local_data *pub,
+		void (*handler)(int level, const char *msg, void *priv),
+		void *priv)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+
+	if (!pub)
+		return;
+	ctx->log_fn = handler;
+	ctx->log_priv = priv;
+}
+
+/* Read a counter written by the loop thread. */
+static uint64_t load(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+KC_EXPORT int lttng_kconsumerd_get_stats(struct lttng_kconsumerd_local_data *pub,
+		struct lttng_kconsumerd_stats *stats)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+
+	if (!pub || !stats)
+		return -EINVAL;
+	stats->rotated_bytes = load(&ctx->totals.rotated_bytes);
+	stats->rotated_subbufs = load(&ctx->totals.rotated_subbufs);
+	stats->files = load(&ctx->totals.files);
+	stats->bytes = load(&ctx->totals.bytes);
+	stats->subbufs = load(&ctx->totals.subbufs);
+	stats->errors = load(&ctx->totals.errors);
+	stats->lost_events = load(&ctx->totals.lost_events);
+	stats->streams = load(&ctx->totals.streams);
+	stats->streams_active = load(&ctx->totals.streams_active);
+	stats->sync_wait_ns = load(&ctx->totals.sync_wait_ns);
+	return 0;
+}
+
+KC_EXPORT int lttng_kconsumerd_get_stream_stats(
+		struct lttng_kconsumerd_local_data *pub, int key,
+		struct lttng_kconsumerd_stats *stats)
+{
+	if (!pub || !stats)
+		return -EINVAL;
+	return streams_stats(kc_ctx_of(pub)->streams, key, stats);
+}
+
+KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_mmap(
+		struct lttng_kconsumerd_local_data *pub,
+		struct lttng_kconsumerd_fd *fd, unsigned long len)
+{
+	if (!pub || !fd)
+		return -EINVAL;
+	return (int)streams_write_mmap(kc_ctx_of(pub)->streams, fd, len);
+}
+
+KC_EXPORT int lttng_kconsumerd_on_read_subbuffer_splice(
+		struct lttng_kconsumerd_local_data *pub,
+		struct lttng_kconsumerd_fd *fd, unsigned long len)
+{
+	if (!pub || !fd)
+		return -EINVAL;
+	return (int)streams_write_splice(kc_ctx_of(pub)->streams, fd, len);
+}
+
+KC_EXPORT int lttng_kconsumerd_set_tracefile(
+		struct lttng_kconsumerd_local_data *pub, uint64_t size,
+		uint32_t count)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+
+	if (!pub || (count && !size))
+		return -EINVAL;
+	streams_set_tracefile(ctx->streams, size, count);
+	return 0;
+}
