@@ -77,6 +77,7 @@ int ctx_send_code(struct kc_ctx *ctx, int code);
 /* listener.c */
 int listener_create(struct kc_ctx *ctx, const char *path, struct listener **out);
 void listener_destroy(struct listener *l);
+void listener_drop_unproven(struct kc_ctx *ctx);
 void listener_forget_path(void);
 void listener_unlink_bound(void);
 

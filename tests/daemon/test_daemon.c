@@ -4,7 +4,7 @@
  * start-up order (COMMAND_SOCK_READY before the command socket is used),
  * socket mode and peer checks, a full session with patterned streams,
  * SIGTERM draining, a write error that ends one stream only, a stale and a
- * live socket file, and fd exhaustion under a low RLIMIT_NOFILE.
+ * live socket file (probes of a live one do not end it), and fd exhaustion under a low RLIMIT_NOFILE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -314,6 +314,84 @@ static void test_live_socket_not_stolen(void **state)
 	daemon_cleanup(&d);
 }
 
+/* Connect to the command socket; send len bytes of buf (may be 0); close. */
+static void daemon_probe(const char *path, const void *buf, size_t len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sun.sun_path, path);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (len)
+		assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Does the file hold this text? */
+static bool file_has(const char *path, const char *text)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * Probes of a daemon that no session daemon has connected to yet (connect
+ * then close, half a header then close, many of them, and a second
+ * kconsumerd's stale-socket check) are not its session daemon leaving: it
+ * stays up and serves the real one afterwards.
+ */
+static void test_live_socket_survives_probes(void **state)
+{
+	struct lttcomm_kconsumerd_header h = { .cmd_type = ADD_STREAM };
+	struct daemon d, d2;
+	char path[PATH_MAX * 2];
+	int status = -1, w;
+
+	memset(&d, 0, sizeof(d));
+	harness_tmpdir(d.dir);
+	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
+	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
+	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
+	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
+	assert_int_equal(mkdir(d.out, 0755), 0);
+	assert_int_equal(ksession_new(&d.ks), 0);
+	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
+	daemon_spawn(&d, NULL);
+	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_COMMAND_SOCK_READY,
+					      10000, NULL), 0);
+	daemon_probe(d.cmd, NULL, 0);
+	daemon_probe(d.cmd, &h, 3);
+	for (int i = 0; i < 100; i++)
+		daemon_probe(d.cmd, &h, (size_t)i % sizeof(h));
+	memcpy(&d2, &d, sizeof(d2));
+	snprintf(d2.log, sizeof(d2.log), "%s/log2", d.dir);
+	snprintf(d2.err, sizeof(d2.err), "%s/none", d.dir);
+	daemon_spawn(&d2, NULL);
+	assert_int_equal(ksession_wait(d2.pid, 5000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(file_has(d2.log, "held by a running consumer"));
+	/* the first daemon is still there and serves its session daemon */
+	assert_int_equal(kill(d.pid, 0), 0);
+	assert_int_equal(ksession_cmd_connect(d.ks, d.cmd), 0);
+	w = daemon_add_pipe(&d, 1, "after-probes");
+	harness_write_range(w, 1, 0, 50000);
+	close(w);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	snprintf(path, sizeof(path), "%s/after-probes", d.out);
+	harness_verify(path, 1, 50000);
+	daemon_cleanup(&d);
+}
+
 /* Stale socket at the very path: the daemon replaces it and serves. */
 static void test_stale_socket_replaced(void **state)
 {
@@ -432,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_drains),
 		cmocka_unit_test(test_enospc_ends_one_stream),
 		cmocka_unit_test(test_live_socket_not_stolen),
+		cmocka_unit_test(test_live_socket_survives_probes),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_peer_uid_refused),
 		cmocka_unit_test(test_low_fd_limit),
