@@ -128,31 +128,10 @@ void ctx_peer_lost(struct kc_ctx *ctx)
 	ctx_begin_stop(ctx, "session daemon gone");
 }
 
-/*
- * Send one code on the error socket without blocking and without SIGPIPE.
- * A dead socket is closed, so nothing is ever sent on it again.
- */
+/* Send one code on the error socket, or queue it (errsock.c). */
 int ctx_send_code(struct kc_ctx *ctx, int code)
 {
-	int32_t v = code;
-	ssize_t n;
-
-	if (ctx->pub.kconsumerd_error_socket < 0)
-		return -1;
-	do {
-		n = send(ctx->pub.kconsumerd_error_socket, &v, sizeof(v),
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(v))
-		return (int)n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		kc_warn(ctx, "error socket full: code %d not sent", code);
-		return -1;
-	}
-	kc_warn(ctx, "error socket lost (%s): closing it",
-		n < 0 ? strerror(errno) : "short send");
-	close_fd(&ctx->pub.kconsumerd_error_socket);
-	return -1;
+	return errsock_send(ctx, code);
 }
 
 /* Create the loop's events; the streams registry with them. */
@@ -230,6 +209,8 @@ KC_EXPORT void lttng_kconsumerd_destroy(struct lttng_kconsumerd_local_data *pub)
 	streams_destroy(ctx->streams);
 	sessiond_destroy(ctx->peer);
 	listener_destroy(ctx->listener);
+	errsock_free(ctx);
+	kc_log_free(ctx);
 	ctx_free_loop(ctx);
 	close_fd(&ctx->cmd_sock);
 	close_fd(&ctx->outdir_fd);
@@ -287,8 +268,9 @@ static int ctx_run_loop(struct kc_ctx *ctx)
 	ctx->peer = NULL;
 	listener_destroy(ctx->listener);
 	ctx->listener = NULL;
-	ctx_send_code(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
-		      KCONSUMERD_EXIT_SUCCESS);
+	errsock_finish(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
+		       KCONSUMERD_EXIT_SUCCESS);
+	kc_log_flush(ctx);
 	kc_info(ctx, "consumer done: %llu bytes in %llu sub-buffers from "
 		"%llu stream(s), %llu error(s), %llu lost event(s), "
 		"%.3f s waiting for page-cache writeback",

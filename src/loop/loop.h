@@ -19,6 +19,8 @@
 
 struct event_base;
 struct event;
+struct errsock;
+struct kc_lograte;
 struct listener;
 struct sessiond;
 struct streams;
@@ -43,6 +45,8 @@ struct kc_ctx {
 	int outdir_fd;			/* output directory, or -1 */
 	void (*log_fn)(int level, const char *msg, void *priv);
 	void *log_priv;
+	struct kc_lograte *lograte;	/* log.c: per-site rate limits */
+	struct errsock *errsock;	/* errsock.c: codes waiting to be sent */
 	bool stopping;			/* STOP received or peer gone */
 	bool quitting;			/* should_exit: drain and leave */
 	bool failed;			/* a loop-level error: EXIT_FAILURE */
@@ -65,7 +69,14 @@ void kc_log(struct kc_ctx *ctx, int level, const char *fmt, ...)
 #define kc_warn(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_WARNING, __VA_ARGS__)
 #define kc_info(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_INFO, __VA_ARGS__)
 #define kc_debug(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_DEBUG, __VA_ARGS__)
+void kc_log_flush(struct kc_ctx *ctx);
+void kc_log_free(struct kc_ctx *ctx);
 uint64_t kc_now_ms(void);
+
+/* errsock.c */
+int errsock_send(struct kc_ctx *ctx, int code);
+void errsock_finish(struct kc_ctx *ctx, int code);
+void errsock_free(struct kc_ctx *ctx);
 
 /* ctx.c */
 void ctx_activity(struct kc_ctx *ctx);

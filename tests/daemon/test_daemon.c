@@ -4,7 +4,8 @@
  * start-up order (COMMAND_SOCK_READY before the command socket is used),
  * socket mode and peer checks, a full session with patterned streams,
  * SIGTERM draining, a write error that ends one stream only, a stale and a
- * live socket file (probes of a live one do not end it), and fd exhaustion under a low RLIMIT_NOFILE.
+ * live socket file (probes of a live one do not end it), a flood of bad
+ * commands with an unread error socket, and fd exhaustion under a low RLIMIT_NOFILE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -392,6 +393,108 @@ static void test_live_socket_survives_probes(void **state)
 	daemon_cleanup(&d);
 }
 
+/* Count codes by kind as ksession reads them. */
+struct code_count {
+	long recv_fd, other, total;
+	int last;
+};
+
+static void count_code(int code, void *priv)
+{
+	struct code_count *c = priv;
+
+	if (code == KCONSUMERD_ERROR_RECV_FD)
+		c->recv_fd++;
+	else
+		c->other++;
+	c->total++;
+	c->last = code;
+}
+
+/* "199,722" → 199722. */
+static long parse_grouped(const char *p)
+{
+	long v = 0;
+
+	for (; (*p >= '0' && *p <= '9') || *p == ','; p++)
+		if (*p != ',')
+			v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * Lines of the log mentioning what: shown ones, plus the counts of their
+ * "... N more like this" summaries.  Returns the log's size in bytes.
+ */
+static long log_count(const char *path, const char *what, long *lines)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	long bytes = 0;
+
+	assert_non_null(f);
+	*lines = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *more = strstr(line, " ... ");
+
+		bytes += (long)strlen(line);
+		if (!strstr(line, what))
+			continue;
+		if (more && strstr(more, " more like this"))
+			*lines += parse_grouped(more + 5);
+		else
+			(*lines)++;
+	}
+	fclose(f);
+	return bytes;
+}
+
+/*
+ * 200,000 unknown commands while the session daemon never reads its error
+ * socket: each is counted in the log (a few lines and "... N more like
+ * this" summaries, not one line each), the codes that do not fit wait in a
+ * bounded queue, and once the session daemon reads, EXIT_SUCCESS arrives
+ * last.
+ */
+static void test_flood_unread_error_socket(void **state)
+{
+	enum { N = 200000, BATCH = 4096 };
+	static struct lttcomm_kconsumerd_header h[BATCH];
+	struct code_count cc = { 0 };
+	struct daemon d;
+	long bytes, lines;
+	int status = -1, code;
+
+	daemon_start(&d, NULL);
+	ksession_set_timeout(d.ks, 60000);
+	for (int i = 0; i < BATCH; i++)
+		h[i] = (struct lttcomm_kconsumerd_header){ .cmd_type = 99 };
+	for (int sent = 0; sent < N; sent += BATCH) {
+		size_t n = N - sent < BATCH ? (size_t)(N - sent) : BATCH;
+
+		assert_int_equal(ksession_send_raw(d.ks, h, n * sizeof(h[0]),
+						   NULL, 0), 0);
+	}
+	assert_int_equal(ksession_stop(d.ks), 0);
+	sleep(1);	/* the consumer is at its exit, the error socket full */
+	ksession_set_code_hook(d.ks, count_code, &cc);
+	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_EXIT_SUCCESS,
+					      30000, NULL), 0);
+	assert_int_equal(cc.last, KCONSUMERD_EXIT_SUCCESS);
+	assert_true(cc.recv_fd > 200 && cc.recv_fd < N);
+	/* nothing after the exit code: the consumer closes the socket */
+	assert_int_equal(ksession_wait_code(d.ks, 10000, &code), -ECONNRESET);
+	assert_int_equal(ksession_wait(d.pid, 10000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	bytes = log_count(d.log, "unknown command", &lines);
+	print_message("log: %ld bytes for %d bad commands; %ld codes read\n",
+		      bytes, N, cc.total);
+	assert_int_equal(lines, N);
+	assert_true(bytes < 64 * 1024);
+	daemon_cleanup(&d);
+}
+
 /* Stale socket at the very path: the daemon replaces it and serves. */
 static void test_stale_socket_replaced(void **state)
 {
@@ -511,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_enospc_ends_one_stream),
 		cmocka_unit_test(test_live_socket_not_stolen),
 		cmocka_unit_test(test_live_socket_survives_probes),
+		cmocka_unit_test(test_flood_unread_error_socket),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_peer_uid_refused),
 		cmocka_unit_test(test_low_fd_limit),
