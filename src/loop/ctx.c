@@ -75,8 +75,8 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t idle = kc_now_ms() - ctx->last_activity_ms;
 	struct timeval tv;
 
-	if (idle < LTTNG_KCONSUMERD_POLL_GRACE_PERIOD) {
-		uint64_t left = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD - idle;
+	if (idle < ctx->grace_ms) {
+		uint64_t left = ctx->grace_ms - idle;
 
 		tv.tv_sec = (time_t)(left / 1000);
 		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
@@ -85,7 +85,7 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	kc_warn(ctx, "grace period of %d ms passed with no stream activity: "
 		"exiting with %zu stream(s) still open",
-		LTTNG_KCONSUMERD_POLL_GRACE_PERIOD, streams_count(ctx->streams));
+		(int)ctx->grace_ms, streams_count(ctx->streams));
 	event_base_loopbreak(ctx->base);
 }
 
@@ -99,8 +99,8 @@ void ctx_activity(struct kc_ctx *ctx)
 void ctx_begin_stop(struct kc_ctx *ctx, const char *why)
 {
 	struct timeval tv = {
-		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
-		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
+		.tv_sec = ctx->grace_ms / 1000,
+		.tv_usec = (suseconds_t)(ctx->grace_ms % 1000) * 1000,
 	};
 
 	if (ctx->stopping)
@@ -170,6 +170,7 @@ KC_EXPORT struct lttng_kconsumerd_local_data *lttng_kconsumerd_create(
 	ctx->pub.kconsumerd_error_socket = -1;
 	ctx->cmd_sock = -1;
 	ctx->outdir_fd = -1;
+	ctx->grace_ms = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
 	pthread_mutex_init(&ctx->run_lock, NULL);
 	pthread_cond_init(&ctx->run_cond, NULL);
 	ret = make_pipe(ctx->pub.kconsumerd_thread_pipe);

@@ -51,6 +51,8 @@ struct kc_ctx {
 	bool quitting;			/* should_exit: drain and leave */
 	bool failed;			/* a loop-level error: EXIT_FAILURE */
 	uint64_t last_activity_ms;	/* monotonic, last stream activity */
+	unsigned int grace_ms;		/* LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
+					   shorter only in fuzzers */
 	struct lttng_kconsumerd_stats totals;
 	pthread_mutex_t run_lock;
 	pthread_cond_t run_cond;
