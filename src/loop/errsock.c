@@ -31,6 +31,9 @@
 #define ERRSOCK_SPARE 32	/* extra slots for codes not queued yet */
 #define ERRSOCK_FLUSH_MS 5000	/* how long the exit waits for a reader */
 
+/* The exit's wait, in ms; internal: only fuzzers shorten it. */
+unsigned int errsock_flush_ms = ERRSOCK_FLUSH_MS;
+
 
 struct errsock {
 	int fd;			/* the socket this queue is for */
@@ -208,7 +211,7 @@ static bool errsock_wait(int fd, uint64_t deadline)
  */
 void errsock_finish(struct kc_ctx *ctx, int code)
 {
-	uint64_t deadline = kc_now_ms() + ERRSOCK_FLUSH_MS;
+	uint64_t deadline = kc_now_ms() + errsock_flush_ms;
 	struct errsock *es;
 
 	if (ctx->pub.kconsumerd_error_socket < 0 || !(es = errsock_of(ctx)))
@@ -223,7 +226,7 @@ void errsock_finish(struct kc_ctx *ctx, int code)
 		;
 	if (es->len)
 		kc_warn(ctx, "error socket: %zu code(s) not read within %d ms, "
-			"the exit code among them", es->len, ERRSOCK_FLUSH_MS);
+			"the exit code among them", es->len, errsock_flush_ms);
 }
 
 /* Free the queue state.  Accepts a context that never sent a code. */

@@ -79,6 +79,7 @@ uint64_t kc_now_ms(void);
 int errsock_send(struct kc_ctx *ctx, int code);
 void errsock_finish(struct kc_ctx *ctx, int code);
 void errsock_free(struct kc_ctx *ctx);
+extern unsigned int errsock_flush_ms;	/* exit's wait for the reader */
 
 /* ctx.c */
 void ctx_activity(struct kc_ctx *ctx);

@@ -17,6 +17,10 @@
  *                          as root, else /dev/null
  *   6 an eventfd alone   7 a pipe read end whose writer stays open until
  *                          the input ends (a stream that never hangs up)
+ * The first chunk's flags also set up the error socket: bit 3 gives the
+ * consumer one (a socketpair, read after the loop), bit 4 makes its send
+ * buffer tiny so that codes queue and coalesce; the exit's wait for a
+ * reader is 0 ms.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -190,6 +194,35 @@ static size_t fuzz_play(int sock, const uint8_t *data, size_t size)
 	return sent;
 }
 
+/* The error socket the first chunk's flags ask for; *reader gets our end. */
+static void fuzz_error_socket(struct lttng_kconsumerd_local_data *ctx,
+		const uint8_t *data, size_t size, int *reader)
+{
+	int sv[2], small = 1;
+
+	*reader = -1;
+	if (size < 1 || !(data[0] & 8))
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	if (data[0] & 16)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	lttng_kconsumerd_set_error_sock(ctx, sv[0]);
+	*reader = sv[1];
+}
+
+/* Read every code the consumer sent, then close our end. */
+static void fuzz_error_drain(int fd)
+{
+	int32_t codes[256];
+
+	if (fd < 0)
+		return;
+	while (recv(fd, codes, sizeof(codes), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
 /* Log lines are formatted (their code runs) and dropped. */
 static void fuzz_log(int level, const char *msg, void *priv)
 {
@@ -200,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static unsigned int runs;
 	const char *dir = fuzz_tmpdir("protocol");
 	struct lttng_kconsumerd_local_data *ctx;
-	int sv[2];
+	int sv[2], err;
 
 	if (++runs % 256 == 0)
 		fuzz_empty_dir(dir);	/* trace files do not pile up */
@@ -211,12 +244,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    lttng_kconsumerd_set_output_dir(ctx, dir))
 		abort();
 	kc_ctx_of(ctx)->grace_ms = 0;
+	errsock_flush_ms = 0;
+	fuzz_error_socket(ctx, data, size, &err);
 	lttng_kconsumerd_set_log_handler(ctx, fuzz_log, NULL);
 	fuzz_play(sv[1], data, size);
 	close(sv[1]);	/* the peer hangs up: the loop must end by itself */
 	if (lttng_kconsumerd_run(ctx) != 0)
 		abort();
 	lttng_kconsumerd_destroy(ctx);
+	fuzz_error_drain(err);
 	while (fuzz_nheld > 0)
 		close(fuzz_held[--fuzz_nheld]);
 	return 0;

@@ -30,8 +30,8 @@ def chunks(buf, flags=0):
     return out
 
 
-def header(n, cmd, extra=0):
-    return chunks(struct.pack("=II", n * 4120 + extra, cmd))
+def header(n, cmd, extra=0, flags=0):
+    return chunks(struct.pack("=II", n * 4120 + extra, cmd), flags)
 
 
 def msg(path, key, state=ACTIVE, sb=PAGE, output=0, fds=1):
@@ -61,6 +61,9 @@ def protocol():
     put("protocol", "unknown-cmd", header(0, 9) + header(1, 7))
     put("protocol", "huge-header", chunks(struct.pack("=II", 0xffffffff, ADD)))
     put("protocol", "partial-header", chunks(b"\x01\x00\x00"))
+    put("protocol", "errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
+    put("protocol", "errsock-full-coalesce",
+        chunks(struct.pack("=II", 0, 9) * 30, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
     put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
 
 
