@@ -6,7 +6,6 @@
  * daemon until it is done, exit 0 when everything was drained.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,14 +20,7 @@
 #include <lttng/lttng-kconsumerd.h>
 
 #include "kc-config.h"
-
-struct options {
-	const char *cmd_sock;
-	const char *err_sock;
-	const char *output_dir;
-	int daemonize;
-	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
-};
+#include "kconsumerd-opts.h"
 
 static struct lttng_kconsumerd_local_data *main_ctx;
 static int use_syslog;
@@ -64,69 +56,6 @@ static void logf_(int level, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	log_line(level, buf, NULL);
-}
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-"Usage: kconsumerd [OPTION]...\n"
-"Drain the trace ring buffers a session daemon hands over (fds sent on the\n"
-"command socket) into trace files.\n"
-"\n"
-"  -c, --kconsumerd-cmd-sock PATH  command socket to listen on\n"
-"      --socket-path PATH          the same\n"
-"                                  (default " LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK ")\n"
-"  -e, --kconsumerd-err-sock PATH  error socket of the session daemon to\n"
-"      --error-socket PATH         connect to (default\n"
-"                                  " LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK ")\n"
-"  -o, --output-dir DIR            resolve relative trace paths under DIR and\n"
-"                                  refuse any path that leaves it\n"
-"  -d, --daemonize                 run in the background (logs to syslog)\n"
-"  -q, --quiet                     log errors only\n"
-"  -v, --verbose                   log more (twice: debug)\n"
-"  -V, --version                   print the version and exit\n"
-"  -h, --help                      print this help and exit\n"
-"\n"
-"Exit status: 0 when every stream was drained, 1 on error.\n");
-}
-
-/* Parse the command line; returns -1 to exit with failure, 1 to exit 0. */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option longopts[] = {
-		{ "kconsumerd-cmd-sock", required_argument, NULL, 'c' },
-		{ "socket-path", required_argument, NULL, 'c' },
-		{ "kconsumerd-err-sock", required_argument, NULL, 'e' },
-		{ "error-socket", required_argument, NULL, 'e' },
-		{ "output-dir", required_argument, NULL, 'o' },
-		{ "daemonize", no_argument, NULL, 'd' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "c:e:o:dqvVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->cmd_sock = optarg; break;
-		case 'e': o->err_sock = optarg; break;
-		case 'o': o->output_dir = optarg; break;
-		case 'd': o->daemonize = 1; break;
-		case 'q': o->verbosity = -1; break;
-		case 'v': o->verbosity++; break;
-		case 'V': printf("kconsumerd %s\n", KC_VERSION); return 1;
-		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kconsumerd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return -1;
-	}
-	return 0;
 }
 
 /* Connect to the session daemon's error socket; -1 if it is not there. */
@@ -173,7 +102,8 @@ static int setup_signals(void)
 }
 
 /* Configure the context from the options. */
-static int configure(struct lttng_kconsumerd_local_data *ctx, const struct options *o)
+static int configure(struct lttng_kconsumerd_local_data *ctx,
+		const struct kconsumerd_options *o)
 {
 	int ret;
 
@@ -193,11 +123,11 @@ static int configure(struct lttng_kconsumerd_local_data *ctx, const struct optio
 
 int main(int argc, char **argv)
 {
-	struct options o = {
+	struct kconsumerd_options o = {
 		.cmd_sock = LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK,
 		.err_sock = LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK,
 	};
-	int ret = parse_options(argc, argv, &o);
+	int ret = kconsumerd_parse_options(argc, argv, &o, stdout, stderr);
 
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;

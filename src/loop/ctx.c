@@ -71,8 +71,8 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t idle = kc_now_ms() - ctx->last_activity_ms;
 	struct timeval tv;
 
-	if (idle < LTTNG_KCONSUMERD_POLL_GRACE_PERIOD) {
-		uint64_t left = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD - idle;
+	if (idle < ctx->grace_ms) {
+		uint64_t left = ctx->grace_ms - idle;
 
 		tv.tv_sec = (time_t)(left / 1000);
 		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
@@ -81,15 +81,14 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!ctx->draining_all) {
 		kc_info(ctx, "grace period of %d ms passed with no stream "
-			"activity: draining %zu stream(s)",
-			LTTNG_KCONSUMERD_POLL_GRACE_PERIOD,
+			"activity: draining %zu stream(s)", (int)ctx->grace_ms,
 			streams_count(ctx->streams));
 		ctx_drain_all(ctx);
 		return;
 	}
 	kc_warn(ctx, "grace period of %d ms passed with no stream activity: "
 		"exiting with %zu stream(s) still open",
-		LTTNG_KCONSUMERD_POLL_GRACE_PERIOD, streams_count(ctx->streams));
+		(int)ctx->grace_ms, streams_count(ctx->streams));
 	event_base_loopbreak(ctx->base);
 }
 
@@ -97,8 +96,8 @@ static void ctx_grace_cb(evutil_socket_t fd, short what, void *arg)
 static void ctx_arm_grace(struct kc_ctx *ctx)
 {
 	struct timeval tv = {
-		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
-		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
+		.tv_sec = ctx->grace_ms / 1000,
+		.tv_usec = (suseconds_t)(ctx->grace_ms % 1000) * 1000,
 	};
 
 	ctx_activity(ctx);
@@ -164,8 +163,8 @@ static void ctx_free_peer_cb(evutil_socket_t fd, short what, void *arg)
 void ctx_peer_lost(struct kc_ctx *ctx)
 {
 	struct timeval tv = {
-		.tv_sec = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000,
-		.tv_usec = (LTTNG_KCONSUMERD_POLL_GRACE_PERIOD % 1000) * 1000,
+		.tv_sec = ctx->grace_ms / 1000,
+		.tv_usec = (suseconds_t)(ctx->grace_ms % 1000) * 1000,
 	};
 	struct sessiond *p = ctx->peer;
 
@@ -188,35 +187,14 @@ static void ctx_orphan_cb(evutil_socket_t fd, short what, void *arg)
 	if (ctx->draining_all)
 		return;
 	kc_info(ctx, "session daemon gone for %d ms: draining %zu stream(s)",
-		LTTNG_KCONSUMERD_POLL_GRACE_PERIOD, streams_count(ctx->streams));
+		(int)ctx->grace_ms, streams_count(ctx->streams));
 	ctx_drain_all(ctx);
 }
 
-/*
- * Send one code on the error socket without blocking and without SIGPIPE.
- * A dead socket is closed, so nothing is ever sent on it again.
- */
+/* Send one code on the error socket, or queue it (errsock.c). */
 int ctx_send_code(struct kc_ctx *ctx, int code)
 {
-	int32_t v = code;
-	ssize_t n;
-
-	if (ctx->pub.kconsumerd_error_socket < 0)
-		return -1;
-	do {
-		n = send(ctx->pub.kconsumerd_error_socket, &v, sizeof(v),
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(v))
-		return (int)n;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		kc_warn(ctx, "error socket full: code %d not sent", code);
-		return -1;
-	}
-	kc_warn(ctx, "error socket lost (%s): closing it",
-		n < 0 ? strerror(errno) : "short send");
-	kc_close_fd(&ctx->pub.kconsumerd_error_socket);
-	return -1;
+	return errsock_send(ctx, code);
 }
 
 /* Create the loop's events; the streams registry with them. */
@@ -258,6 +236,7 @@ KC_EXPORT struct lttng_kconsumerd_local_data *lttng_kconsumerd_create(
 	ctx->pub.kconsumerd_error_socket = -1;
 	ctx->cmd_sock = -1;
 	ctx->outdir_fd = -1;
+	ctx->grace_ms = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
 	pthread_mutex_init(&ctx->run_lock, NULL);
 	pthread_cond_init(&ctx->run_cond, NULL);
 	ret = make_pipe(ctx->pub.kconsumerd_thread_pipe);
@@ -302,6 +281,8 @@ KC_EXPORT void lttng_kconsumerd_destroy(struct lttng_kconsumerd_local_data *pub)
 	sessiond_destroy(ctx->peer);
 	sessiond_destroy(ctx->lost_peer);
 	listener_destroy(ctx->listener);
+	errsock_free(ctx);
+	kc_log_free(ctx);
 	ctx_free_loop(ctx);
 	kc_close_fd(&ctx->cmd_sock);
 	kc_close_fd(&ctx->outdir_fd);
@@ -360,8 +341,9 @@ static int ctx_run_loop(struct kc_ctx *ctx)
 	ctx->lost_peer = NULL;
 	listener_destroy(ctx->listener);
 	ctx->listener = NULL;
-	ctx_send_code(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
-		      KCONSUMERD_EXIT_SUCCESS);
+	errsock_finish(ctx, ctx->failed ? KCONSUMERD_EXIT_FAILURE :
+		       KCONSUMERD_EXIT_SUCCESS);
+	kc_log_flush(ctx);
 	kc_info(ctx, "consumer done: %llu bytes in %llu sub-buffers from "
 		"%llu stream(s), %llu error(s), %llu lost event(s), "
 		"%.3f s waiting for page-cache writeback",

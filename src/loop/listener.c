@@ -3,7 +3,10 @@
  * The command socket listener: binds the path (mode 0660, parent
  * directories created, a stale socket replaced, a live one refused),
  * accepts one session daemon whose uid is ours or root (SO_PEERCRED), and
- * refuses every other connection while one is served.  accept() failing
+ * refuses every other connection while one is served.  A connection that
+ * closes before its first whole command header is a probe (a second
+ * consumer checking whether the socket is live), not the session daemon
+ * leaving: it is dropped and accepting goes on.  accept() failing
  * for lack of fds pauses accepting for a second instead of spinning.
  */
 #include <errno.h>
@@ -156,6 +159,19 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	kc_info(ctx, "session daemon connected");
 }
 
+/*
+ * The connection being served closed before a whole command header: it
+ * was a probe, not the session daemon.  Forget it and keep listening.
+ * Called from the peer's own callback, which returns at once.
+ */
+void listener_drop_unproven(struct kc_ctx *ctx)
+{
+	sessiond_destroy(ctx->peer);
+	ctx->peer = NULL;
+	kc_info(ctx, "a connection closed before sending a command: not a "
+		"session daemon; still listening");
+}
+
 /* The pause after EMFILE is over: accept again. */
 static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -173,6 +189,9 @@ int listener_create(struct kc_ctx *ctx, const char *path, struct listener **out)
 		return -ENOMEM;
 	l->ctx = ctx;
 	l->fd = listener_bind(path);
+	if (l->fd == -EADDRINUSE)
+		kc_err(ctx, "command socket %s is held by a running consumer "
+		       "(it accepts connections): not replacing it", path);
 	if (l->fd < 0) {
 		ret = l->fd;
 		free(l);

@@ -20,6 +20,8 @@
 
 struct event_base;
 struct event;
+struct errsock;
+struct kc_lograte;
 struct listener;
 struct sessiond;
 struct streams;
@@ -47,11 +49,15 @@ struct kc_ctx {
 	int outdir_fd;			/* output directory, or -1 */
 	void (*log_fn)(int level, const char *msg, void *priv);
 	void *log_priv;
+	struct kc_lograte *lograte;	/* log.c: per-site rate limits */
+	struct errsock *errsock;	/* errsock.c: codes waiting to be sent */
 	bool stopping;			/* STOP received or peer gone */
 	bool quitting;			/* should_exit: drain and leave */
 	bool failed;			/* a loop-level error: EXIT_FAILURE */
 	bool draining_all;		/* every stream drains, then exit */
 	uint64_t last_activity_ms;	/* monotonic, last stream activity */
+	unsigned int grace_ms;		/* LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
+					   shorter only in fuzzers */
 	struct lttng_kconsumerd_stats totals;
 	pthread_mutex_t run_lock;
 	pthread_cond_t run_cond;
@@ -78,7 +84,15 @@ void kc_log(struct kc_ctx *ctx, int level, const char *fmt, ...)
 #define kc_warn(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_WARNING, __VA_ARGS__)
 #define kc_info(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_INFO, __VA_ARGS__)
 #define kc_debug(ctx, ...) kc_log(ctx, LTTNG_KCONSUMERD_LOG_DEBUG, __VA_ARGS__)
+void kc_log_flush(struct kc_ctx *ctx);
+void kc_log_free(struct kc_ctx *ctx);
 uint64_t kc_now_ms(void);
+
+/* errsock.c */
+int errsock_send(struct kc_ctx *ctx, int code);
+void errsock_finish(struct kc_ctx *ctx, int code);
+void errsock_free(struct kc_ctx *ctx);
+extern unsigned int errsock_flush_ms;	/* exit's wait for the reader */
 
 /* ctx.c */
 void ctx_activity(struct kc_ctx *ctx);
@@ -91,6 +105,7 @@ int ctx_send_code(struct kc_ctx *ctx, int code);
 /* listener.c */
 int listener_create(struct kc_ctx *ctx, const char *path, struct listener **out);
 void listener_destroy(struct listener *l);
+void listener_drop_unproven(struct kc_ctx *ctx);
 void listener_forget_path(void);
 void listener_unlink_bound(void);
 

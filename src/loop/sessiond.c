@@ -12,6 +12,10 @@
  * announces more than LTTNG_KCONSUMERD_MAX_MSGS_PER_CMD messages cannot be
  * trusted and drops the connection.  Every received fd that is not handed
  * to a stream is closed.
+ *
+ * A connection that closes before its first whole header never was the
+ * session daemon (another consumer probing whether the socket is live, a
+ * port scanner): it is dropped and the listener keeps waiting.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,6 +49,7 @@ struct sessiond {
 	bool fd_error;			/* truncated or too many fds */
 	uint32_t msgs_left;
 	uint64_t discard_left;
+	bool spoke;			/* a whole header arrived once */
 };
 
 /* Close every fd collected for the current unit. */
@@ -189,6 +194,7 @@ static int sessiond_advance(struct sessiond *p, size_t n)
 	p->got += n;
 	if (p->state == SD_HEADER && p->got == sizeof(p->hdr)) {
 		p->got = 0;
+		p->spoke = true;
 		return sessiond_on_header(p);
 	}
 	if (p->state == SD_MSG && p->got == sizeof(p->msg)) {
@@ -225,6 +231,26 @@ static ssize_t sessiond_recv(struct sessiond *p)
 	return n;
 }
 
+/*
+ * The connection ended (EOF or error n).  One that never sent a whole
+ * header is not the session daemon (a stale-socket probe, say): a listener
+ * goes on waiting for the real one.  Either way p is freed: return at once.
+ */
+static void sessiond_lost(struct sessiond *p, ssize_t n)
+{
+	struct kc_ctx *ctx = p->ctx;
+
+	if (!p->spoke && ctx->listener) {
+		listener_drop_unproven(ctx);
+		return;
+	}
+	if (n < 0)
+		kc_warn(ctx, "command socket: %s", strerror((int)-n));
+	else if (p->state != SD_HEADER || p->got)
+		kc_warn(ctx, "session daemon left in the middle of a command");
+	ctx_peer_lost(ctx);
+}
+
 /* The command socket is readable: read a bounded number of chunks. */
 static void sessiond_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -237,12 +263,7 @@ static void sessiond_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return;
 		if (n <= 0) {
-			if (n < 0)
-				kc_warn(ctx, "command socket: %s", strerror((int)-n));
-			else if (p->state != SD_HEADER || p->got)
-				kc_warn(ctx, "session daemon left in the middle "
-					"of a command");
-			ctx_peer_lost(ctx);	/* p is freed later */
+			sessiond_lost(p, n);	/* frees p: return at once */
 			return;
 		}
 		if (sessiond_advance(p, (size_t)n) < 0) {

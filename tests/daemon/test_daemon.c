@@ -4,7 +4,8 @@
  * start-up order (COMMAND_SOCK_READY before the command socket is used),
  * socket mode and peer checks, a full session with patterned streams,
  * SIGTERM draining, a write error that ends one stream only, a stale and a
- * live socket file, and fd exhaustion under a low RLIMIT_NOFILE.
+ * live socket file (probes of a live one do not end it), a flood of bad
+ * commands with an unread error socket, and fd exhaustion under a low RLIMIT_NOFILE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -314,6 +315,186 @@ static void test_live_socket_not_stolen(void **state)
 	daemon_cleanup(&d);
 }
 
+/* Connect to the command socket; send len bytes of buf (may be 0); close. */
+static void daemon_probe(const char *path, const void *buf, size_t len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sun.sun_path, path);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (len)
+		assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Does the file hold this text? */
+static bool file_has(const char *path, const char *text)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * Probes of a daemon that no session daemon has connected to yet (connect
+ * then close, half a header then close, many of them, and a second
+ * kconsumerd's stale-socket check) are not its session daemon leaving: it
+ * stays up and serves the real one afterwards.
+ */
+static void test_live_socket_survives_probes(void **state)
+{
+	struct lttcomm_kconsumerd_header h = { .cmd_type = ADD_STREAM };
+	struct daemon d, d2;
+	char path[PATH_MAX * 2];
+	int status = -1, w;
+
+	memset(&d, 0, sizeof(d));
+	harness_tmpdir(d.dir);
+	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
+	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
+	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
+	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
+	assert_int_equal(mkdir(d.out, 0755), 0);
+	assert_int_equal(ksession_new(&d.ks), 0);
+	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
+	daemon_spawn(&d, NULL);
+	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_COMMAND_SOCK_READY,
+					      10000, NULL), 0);
+	daemon_probe(d.cmd, NULL, 0);
+	daemon_probe(d.cmd, &h, 3);
+	for (int i = 0; i < 100; i++)
+		daemon_probe(d.cmd, &h, (size_t)i % sizeof(h));
+	memcpy(&d2, &d, sizeof(d2));
+	snprintf(d2.log, sizeof(d2.log), "%s/log2", d.dir);
+	snprintf(d2.err, sizeof(d2.err), "%s/none", d.dir);
+	daemon_spawn(&d2, NULL);
+	assert_int_equal(ksession_wait(d2.pid, 5000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(file_has(d2.log, "held by a running consumer"));
+	/* the first daemon is still there and serves its session daemon */
+	assert_int_equal(kill(d.pid, 0), 0);
+	assert_int_equal(ksession_cmd_connect(d.ks, d.cmd), 0);
+	w = daemon_add_pipe(&d, 1, "after-probes");
+	harness_write_range(w, 1, 0, 50000);
+	close(w);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	snprintf(path, sizeof(path), "%s/after-probes", d.out);
+	harness_verify(path, 1, 50000);
+	daemon_cleanup(&d);
+}
+
+/* Count codes by kind as ksession reads them. */
+struct code_count {
+	long recv_fd, other, total;
+	int last;
+};
+
+static void count_code(int code, void *priv)
+{
+	struct code_count *c = priv;
+
+	if (code == KCONSUMERD_ERROR_RECV_FD)
+		c->recv_fd++;
+	else
+		c->other++;
+	c->total++;
+	c->last = code;
+}
+
+/* "199,722" → 199722. */
+static long parse_grouped(const char *p)
+{
+	long v = 0;
+
+	for (; (*p >= '0' && *p <= '9') || *p == ','; p++)
+		if (*p != ',')
+			v = v * 10 + (*p - '0');
+	return v;
+}
+
+/*
+ * Lines of the log mentioning what: shown ones, plus the counts of their
+ * "... N more like this" summaries.  Returns the log's size in bytes.
+ */
+static long log_count(const char *path, const char *what, long *lines)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	long bytes = 0;
+
+	assert_non_null(f);
+	*lines = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *more = strstr(line, " ... ");
+
+		bytes += (long)strlen(line);
+		if (!strstr(line, what))
+			continue;
+		if (more && strstr(more, " more like this"))
+			*lines += parse_grouped(more + 5);
+		else
+			(*lines)++;
+	}
+	fclose(f);
+	return bytes;
+}
+
+/*
+ * 200,000 unknown commands while the session daemon never reads its error
+ * socket: each is counted in the log (a few lines and "... N more like
+ * this" summaries, not one line each), the codes that do not fit wait in a
+ * bounded queue, and once the session daemon reads, EXIT_SUCCESS arrives
+ * last.
+ */
+static void test_flood_unread_error_socket(void **state)
+{
+	enum { N = 200000, BATCH = 4096 };
+	static struct lttcomm_kconsumerd_header h[BATCH];
+	struct code_count cc = { 0 };
+	struct daemon d;
+	long bytes, lines;
+	int status = -1, code;
+
+	daemon_start(&d, NULL);
+	ksession_set_timeout(d.ks, 60000);
+	for (int i = 0; i < BATCH; i++)
+		h[i] = (struct lttcomm_kconsumerd_header){ .cmd_type = 99 };
+	for (int sent = 0; sent < N; sent += BATCH) {
+		size_t n = N - sent < BATCH ? (size_t)(N - sent) : BATCH;
+
+		assert_int_equal(ksession_send_raw(d.ks, h, n * sizeof(h[0]),
+						   NULL, 0), 0);
+	}
+	assert_int_equal(ksession_stop(d.ks), 0);
+	sleep(1);	/* the consumer is at its exit, the error socket full */
+	ksession_set_code_hook(d.ks, count_code, &cc);
+	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_EXIT_SUCCESS,
+					      30000, NULL), 0);
+	assert_int_equal(cc.last, KCONSUMERD_EXIT_SUCCESS);
+	assert_true(cc.recv_fd > 200 && cc.recv_fd < N);
+	/* nothing after the exit code: the consumer closes the socket */
+	assert_int_equal(ksession_wait_code(d.ks, 10000, &code), -ECONNRESET);
+	assert_int_equal(ksession_wait(d.pid, 10000, &status, NULL), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	bytes = log_count(d.log, "unknown command", &lines);
+	print_message("log: %ld bytes for %d bad commands; %ld codes read\n",
+		      bytes, N, cc.total);
+	assert_int_equal(lines, N);
+	assert_true(bytes < 64 * 1024);
+	daemon_cleanup(&d);
+}
+
 /* Stale socket at the very path: the daemon replaces it and serves. */
 static void test_stale_socket_replaced(void **state)
 {
@@ -432,6 +613,8 @@ int main(void)
 		cmocka_unit_test(test_sigterm_drains),
 		cmocka_unit_test(test_enospc_ends_one_stream),
 		cmocka_unit_test(test_live_socket_not_stolen),
+		cmocka_unit_test(test_live_socket_survives_probes),
+		cmocka_unit_test(test_flood_unread_error_socket),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_peer_uid_refused),
 		cmocka_unit_test(test_low_fd_limit),

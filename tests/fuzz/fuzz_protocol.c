@@ -1,27 +1,153 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Fuzz target for the command socket: the input is cut into chunks, each
- * sent with its own sendmsg() and optionally carrying one or two pipe fds,
- * to a consumer serving the other end of a socketpair; then the peer hangs
- * up and the loop must end by itself, with every fd closed.
+ * sent with its own sendmsg() and carrying the fds the chunk asks for, to
+ * a consumer serving the other end of a socketpair; then the peer hangs up
+ * and the loop must end by itself, with every fd closed.  The context's
+ * grace period is 0 (an internal field), so an input that leaves a paused
+ * or silent stream ends at once instead of after 2 s.
  *
- * Chunk format: u8 flags (bit 0: attach a pipe read end, bit 1: attach a
- * second one), u8 length, then that many bytes.
+ * Chunk format: u8 flags, u8 length, then that many bytes.  flags & 7
+ * picks what travels with the chunk:
+ *   0 nothing            1 a pipe read end (4 bytes in it, writer closed)
+ *   2 two pipe read ends 3 a shm ring: memfd + eventfd from the producer
+ *                          library, one event committed
+ *   4 a shm memfd alone  5 an ftrace per-CPU buffer (trace_pipe_raw of a
+ *                          private tracefs instance) when tracefs is there
+ *                          as root, else /dev/null
+ *   6 an eventfd alone   7 a pipe read end whose writer stays open until
+ *                          the input ends (a stream that never hangs up)
+ * The first chunk's flags also set up the error socket: bit 3 gives the
+ * consumer one (a socketpair, read after the loop), bit 4 makes its send
+ * buffer tiny so that codes queue and coalesce; the exit's wait for a
+ * reader is 0 ms.
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <lttng/kconsumerd-shm.h>
 #include <lttng/lttng-kconsumerd.h>
 
 #include "fuzz.h"
+#include "loop.h"
 
-/* Send one chunk with n fresh pipe read ends (their write ends closed). */
-static void fuzz_send(int sock, const uint8_t *buf, size_t len, int nfds)
+#define FUZZ_TRACEFS "/sys/kernel/tracing"
+#define FUZZ_HELD_MAX 16
+
+static char fuzz_instance[128];	/* our tracefs instance, or "" */
+static int fuzz_held[FUZZ_HELD_MAX];	/* writers kept open (kind 7) */
+static int fuzz_nheld;
+
+static void fuzz_instance_remove(void)
+{
+	if (fuzz_instance[0])
+		rmdir(fuzz_instance);
+}
+
+/* A private tracefs instance (no event enabled), made once; "" if none. */
+static const char *fuzz_ftrace_dir(void)
+{
+	static int tried;
+
+	if (tried++)
+		return fuzz_instance;
+	if (geteuid() != 0 || access(FUZZ_TRACEFS "/instances", W_OK) < 0)
+		return fuzz_instance;
+	snprintf(fuzz_instance, sizeof(fuzz_instance),
+		 FUZZ_TRACEFS "/instances/kc-fuzz-%d", (int)getpid());
+	if (mkdir(fuzz_instance, 0700) < 0) {
+		fuzz_instance[0] = '\0';
+		return fuzz_instance;
+	}
+	atexit(fuzz_instance_remove);
+	return fuzz_instance;
+}
+
+/* An ftrace-like fd: trace_pipe_raw of CPU 0 of our instance, or /dev/null. */
+static int fuzz_ftrace_fd(void)
+{
+	const char *dir = fuzz_ftrace_dir();
+	char path[256];
+
+	if (!*dir)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/per_cpu/cpu0/trace_pipe_raw", dir);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* A pipe read end with 4 bytes in it; the writer closed or held. */
+static int fuzz_pipe(bool hold)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		abort();
+	if (write(p[1], "data", 4) != 4)
+		abort();
+	if (hold && fuzz_nheld < FUZZ_HELD_MAX)
+		fuzz_held[fuzz_nheld++] = p[1];
+	else
+		close(p[1]);
+	return p[0];
+}
+
+/* A shm ring with one event committed: its memfd and eventfd (dups). */
+static int fuzz_shm(int fds[2], bool memfd_only)
+{
+	struct kcshm_config cfg = {
+		.subbuf_size = (size_t)sysconf(_SC_PAGESIZE), .num_subbuf = 2,
+		.name = "kc-fuzz",
+	};
+	struct kcshm_stream *s;
+
+	if (kcshm_stream_create(&cfg, &s) < 0)
+		abort();
+	kcshm_event_write(s, "event", 5);
+	kcshm_stream_flush(s);
+	fds[0] = fcntl(kcshm_stream_memfd(s), F_DUPFD_CLOEXEC, 0);
+	fds[1] = memfd_only ? -1 :
+		fcntl(kcshm_stream_eventfd(s), F_DUPFD_CLOEXEC, 0);
+	kcshm_stream_destroy(s);
+	return memfd_only ? 1 : 2;
+}
+
+/* Make the fds of one chunk into fds[]; returns how many. */
+static int fuzz_make_fds(uint8_t kind, int fds[2])
+{
+	switch (kind & 7) {
+	case 1:
+		fds[0] = fuzz_pipe(false);
+		return 1;
+	case 2:
+		fds[0] = fuzz_pipe(false);
+		fds[1] = fuzz_pipe(false);
+		return 2;
+	case 3:
+	case 4:
+		return fuzz_shm(fds, (kind & 7) == 4);
+	case 5:
+		fds[0] = fuzz_ftrace_fd();
+		return fds[0] >= 0;
+	case 6:
+		fds[0] = eventfd(0, EFD_CLOEXEC);
+		return fds[0] >= 0;
+	case 7:
+		fds[0] = fuzz_pipe(true);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Send one chunk with the fds its flags ask for (then close ours). */
+static void fuzz_send(int sock, const uint8_t *buf, size_t len, uint8_t flags)
 {
 	union {
 		char buf[CMSG_SPACE(2 * sizeof(int))];
@@ -30,17 +156,8 @@ static void fuzz_send(int sock, const uint8_t *buf, size_t len, int nfds)
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fds[2] = { -1, -1 };
+	int nfds = len ? fuzz_make_fds(flags, fds) : 0;
 
-	for (int i = 0; i < nfds; i++) {
-		int p[2];
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			abort();
-		if (write(p[1], "data", 4) != 4)
-			abort();
-		close(p[1]);
-		fds[i] = p[0];
-	}
 	if (nfds) {
 		struct cmsghdr *cm;
 
@@ -70,34 +187,73 @@ static size_t fuzz_play(int sock, const uint8_t *data, size_t size)
 		off += 2;
 		if (n > size - off)
 			n = size - off;
-		fuzz_send(sock, data + off, n, (flags & 1) + ((flags >> 1) & 1));
+		fuzz_send(sock, data + off, n, flags);
 		off += n;
 		sent += n;
 	}
 	return sent;
 }
 
+/* The error socket the first chunk's flags ask for; *reader gets our end. */
+static void fuzz_error_socket(struct lttng_kconsumerd_local_data *ctx,
+		const uint8_t *data, size_t size, int *reader)
+{
+	int sv[2], small = 1;
+
+	*reader = -1;
+	if (size < 1 || !(data[0] & 8))
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	if (data[0] & 16)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	lttng_kconsumerd_set_error_sock(ctx, sv[0]);
+	*reader = sv[1];
+}
+
+/* Read every code the consumer sent, then close our end. */
+static void fuzz_error_drain(int fd)
+{
+	int32_t codes[256];
+
+	if (fd < 0)
+		return;
+	while (recv(fd, codes, sizeof(codes), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+}
+
+/* Log lines are formatted (their code runs) and dropped. */
+static void fuzz_log(int level, const char *msg, void *priv)
+{
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[64];
+	static unsigned int runs;
+	const char *dir = fuzz_tmpdir("protocol");
 	struct lttng_kconsumerd_local_data *ctx;
-	int sv[2];
+	int sv[2], err;
 
-	if (!dir[0]) {
-		strcpy(dir, "/tmp/kc-fuzz-XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
-	}
+	if (++runs % 256 == 0)
+		fuzz_empty_dir(dir);	/* trace files do not pile up */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	ctx = lttng_kconsumerd_create(NULL);
 	if (!ctx || lttng_kconsumerd_set_command_sock(ctx, sv[0]) ||
 	    lttng_kconsumerd_set_output_dir(ctx, dir))
 		abort();
+	kc_ctx_of(ctx)->grace_ms = 0;
+	errsock_flush_ms = 0;
+	fuzz_error_socket(ctx, data, size, &err);
+	lttng_kconsumerd_set_log_handler(ctx, fuzz_log, NULL);
 	fuzz_play(sv[1], data, size);
 	close(sv[1]);	/* the peer hangs up: the loop must end by itself */
 	if (lttng_kconsumerd_run(ctx) != 0)
 		abort();
 	lttng_kconsumerd_destroy(ctx);
+	fuzz_error_drain(err);
+	while (fuzz_nheld > 0)
+		close(fuzz_held[--fuzz_nheld]);
 	return 0;
 }

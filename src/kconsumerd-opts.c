@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * kconsumerd's options: getopt_long over the argument vector, help and
+ * version text.  Nothing here touches the library.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include <lttng/lttng-kconsumerd.h>
+
+#include "kc-config.h"
+#include "kconsumerd-opts.h"
+
+/* The help text. */
+static void kconsumerd_usage(FILE *out)
+{
+	fprintf(out,
+"Usage: kconsumerd [OPTION]...\n"
+"Drain the trace ring buffers a session daemon hands over (fds sent on the\n"
+"command socket) into trace files.\n"
+"\n"
+"  -c, --kconsumerd-cmd-sock PATH  command socket to listen on\n"
+"      --socket-path PATH          the same\n"
+"                                  (default " LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK ")\n"
+"  -e, --kconsumerd-err-sock PATH  error socket of the session daemon to\n"
+"      --error-socket PATH         connect to (default\n"
+"                                  " LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK ")\n"
+"  -o, --output-dir DIR            resolve relative trace paths under DIR and\n"
+"                                  refuse any path that leaves it\n"
+"  -d, --daemonize                 run in the background (logs to syslog)\n"
+"  -q, --quiet                     log errors only\n"
+"  -v, --verbose                   log more (twice: debug)\n"
+"  -V, --version                   print the version and exit\n"
+"  -h, --help                      print this help and exit\n"
+"\n"
+"Exit status: 0 when every stream was drained, 1 on error.\n");
+}
+
+int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o,
+		FILE *out, FILE *err)
+{
+	static const struct option longopts[] = {
+		{ "kconsumerd-cmd-sock", required_argument, NULL, 'c' },
+		{ "socket-path", required_argument, NULL, 'c' },
+		{ "kconsumerd-err-sock", required_argument, NULL, 'e' },
+		{ "error-socket", required_argument, NULL, 'e' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "daemonize", no_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;	/* full getopt reset: the parser may run more than once */
+	while ((c = getopt_long(argc, argv, "c:e:o:dqvVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->cmd_sock = optarg; break;
+		case 'e': o->err_sock = optarg; break;
+		case 'o': o->output_dir = optarg; break;
+		case 'd': o->daemonize = 1; break;
+		case 'q': o->verbosity = -1; break;
+		case 'v': o->verbosity++; break;
+		case 'V': fprintf(out, "kconsumerd %s\n", KC_VERSION); return 1;
+		case 'h': kconsumerd_usage(out); return 1;
+		default: kconsumerd_usage(err); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err, "kconsumerd: unexpected argument '%s'\n", argv[optind]);
+		kconsumerd_usage(err);
+		return -1;
+	}
+	return 0;
+}
+

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's command line, apart from its main so that a fuzzer can
+ * drive the parser with arbitrary argument vectors.
+ */
+#ifndef KCONSUMERD_OPTS_H
+#define KCONSUMERD_OPTS_H
+
+#include <stdio.h>
+
+struct kconsumerd_options {
+	const char *cmd_sock;
+	const char *err_sock;
+	const char *output_dir;
+	int daemonize;
+	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
+};
+
+/*
+ * Parse argv into o (fields not given keep their value); help and version
+ * go to out, usage errors to err.  Returns 0 to run, 1 to exit 0 (help,
+ * version), -1 to exit with failure.
+ */
+int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o,
+		FILE *out, FILE *err);
+
+#endif
