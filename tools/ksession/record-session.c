@@ -247,6 +247,7 @@ static int record_create_instance(struct record *r)
 				"failed", TRACEFS_ROOT);
 		return ret;
 	}
+	record_reap_stale();
 	snprintf(r->instance_name, sizeof(r->instance_name), "ksession-%d",
 			(int)getpid());
 	ret = tracefs_instance_create(r->instance_name, &r->ti);

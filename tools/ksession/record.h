@@ -102,6 +102,9 @@ void record_show_log(struct record *r);
 void record_read_codes(struct record *r);
 void record_check_consumer(struct record *r);
 
+/* record-stale.c: remove instances whose ksession is gone, saying so. */
+void record_reap_stale(void);
+
 /* record-run.c */
 int record_run(struct record *r);
 int record_stop(struct record *r);
