@@ -14,6 +14,8 @@
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 int cli_demo(int argc, char **argv);
 int cli_record(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_recover(int argc, char **argv);
 
 /* "ksession: " + message + newline on stderr (clears the progress line). */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

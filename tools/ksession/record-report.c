@@ -89,8 +89,10 @@ static bool record_need_kallsyms(struct record *r)
 
 	if (r->o.kallsyms >= 0)
 		return r->o.kallsyms;
-	for (i = 0; i < r->o.nevents; i++)
-		if (tracefs_event_prints_symbols(r->ti, r->o.events[i]))
+	if (r->o.stacktrace)
+		return true;
+	for (i = 0; i < r->nmatched; i++)
+		if (tracefs_event_prints_symbols(r->ti, r->matched[i]))
 			return true;
 	return false;
 }
@@ -169,7 +171,7 @@ static void record_print_what(struct record *r)
 			r->stop_reason ? r->stop_reason : "stopped",
 			r->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice");
 	for (i = 0; i < r->o.nevents; i++)
-		printf(" %s", r->o.events[i]);
+		printf(" %s", r->o.events[i].spec);
 	putchar('\n');
 }
 

@@ -9,6 +9,7 @@
  * to empty and exits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,10 +29,16 @@
 
 /* ---- the COMMAND --------------------------------------------------------------- */
 
-/* In the child: default signals, nothing blocked, exec; 127 if it fails. */
-static void record_command_child(char **argv)
+/*
+ * In the child: default signals, nothing blocked; wait for the go byte
+ * (tracing is on, and with -F this pid is the one traced), exec; 127 if
+ * it fails or ksession went away before the go.
+ */
+static void record_command_child(char **argv, int go_fd)
 {
 	sigset_t none;
+	char go;
+	ssize_t n;
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -40,26 +47,57 @@ static void record_command_child(char **argv)
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	do
+		n = read(go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127);
+	close(go_fd);
 	execvp(argv[0], argv);
 	fprintf(stderr, "ksession: cannot run %s: %s\n", argv[0],
 			strerror(errno));
 	_exit(127);
 }
 
+/* Fork the COMMAND, held until record_command_go(). */
 static int record_command_start(struct record *r)
 {
+	int go[2], err;
 	pid_t pid;
 
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		err = errno;
+		cli_errno(err, "cannot make a pipe for the command");
+		return -err;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		cli_errno(errno, "cannot fork the command");
-		return -errno;
+		err = errno;
+		cli_errno(err, "cannot fork the command");
+		close(go[0]);
+		close(go[1]);
+		return -err;
 	}
-	if (pid == 0)
-		record_command_child(r->o.command);
+	if (pid == 0) {
+		close(go[1]);
+		record_command_child(r->o.command, go[0]);
+	}
+	close(go[0]);
+	r->go_fd = go[1];
 	r->command = pid;
 	return 0;
+}
+
+/* Let the COMMAND run. */
+static void record_command_go(struct record *r)
+{
+	if (r->go_fd < 0)
+		return;
+	if (write(r->go_fd, "g", 1) != 1)
+		cli_errno(errno, "cannot start the command");
+	close(r->go_fd);
+	r->go_fd = -1;
 }
 
 /* Reap the COMMAND if it has exited. */
@@ -110,7 +148,7 @@ static void record_progress(struct record *r)
 	char line[1024];
 	unsigned int i;
 
-	if (!isatty(STDERR_FILENO) || now - last < RECORD_SLICE_MS / 1000.0)
+	if (r->o.quiet || !isatty(STDERR_FILENO) || now - last < RECORD_SLICE_MS / 1000.0)
 		return;
 	last = now;
 	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
@@ -178,16 +216,21 @@ static int record_slice_ms(struct record *r)
 
 int record_run(struct record *r)
 {
-	int ret;
+	int ret = 0;
 
+	if (r->o.command)
+		ret = record_command_start(r);
+	if (ret == 0 && r->o.only_command)
+		ret = record_set_pids(r, r->command);
+	if (ret < 0)
+		return ret;
 	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "tracing_on", "1");
 	if (ret < 0) {
 		cli_errno(ret, "cannot turn tracing on");
 		return ret;
 	}
 	r->t_on = cli_now();
-	if (r->o.command && (ret = record_command_start(r)) < 0)
-		return ret;
+	record_command_go(r);
 	while ((ret = record_should_stop(r)) > 0) {
 		record_pump(r, record_slice_ms(r));
 		record_progress(r);

@@ -30,9 +30,25 @@
 /* Largest default sub-buffer, in KiB (--subbuf-kb overrides). */
 #define RECORD_SUBBUF_MAX_KB 64
 
+/* One -e, with the -f that followed it. */
+struct record_event {
+	const char *spec;
+	const char *filter;	/* or NULL */
+};
+
 struct record_opts {
-	const char **events;	/* -e specs */
+	struct record_event *events;	/* -e specs */
 	size_t nevents;
+	pid_t *pids;		/* -P */
+	size_t npids;
+	bool only_command;	/* -F */
+	bool children;		/* -c: their children too */
+	const char *clock;	/* -C; NULL: local */
+	const char *cpumask;	/* -M, hexadecimal; NULL: every CPU */
+	bool stacktrace;	/* -T */
+	bool quiet;		/* -q */
+	bool json;		/* --json */
+	int file_version;	/* --file-version: 6 or 7 */
 	uint64_t buffer_kb;	/* -b; 0: the kernel's default */
 	uint64_t subbuf_kb;	/* --subbuf-kb; 0: record_default_subbuf_kb() */
 	uint64_t buffer_percent;
@@ -50,7 +66,7 @@ struct record_opts {
 
 /* One recorded CPU. */
 struct record_cpu {
-	bool online;
+	bool online;		/* online and recorded (in -M's mask) */
 	char *file;		/* its page file, absolute */
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
@@ -69,6 +85,9 @@ struct record {
 	struct record_cpu *cpu;
 	char **systems;		/* distinct systems of the events */
 	size_t nsystems;
+	char **matched;		/* "system:event" of every event enabled */
+	size_t nmatched;
+	int go_fd;		/* -F: write end of the COMMAND's start pipe */
 	/* files */
 	char *rundir;		/* private: sockets, consumer log */
 	char *datadir;		/* next to the output: the page files */
@@ -89,6 +108,9 @@ struct record {
 	const char *stop_reason;
 };
 
+/* record-opts.c: 0 to go on, 1 if help was shown, -1 on a usage error. */
+int record_parse(int argc, char **argv, struct record_opts *o);
+
 /* record-session.c */
 int record_signals_setup(void);
 void record_signals_close(void);
@@ -97,6 +119,8 @@ int record_signal_fd(void);
 void record_signals_drain(void);
 int record_setup_instance(struct record *r);
 int record_start_consumer(struct record *r);
+/* set_event_pid: the -P pids and command (if > 0). */
+int record_set_pids(struct record *r, pid_t command);
 int record_add_streams(struct record *r);
 void record_show_log(struct record *r);
 void record_read_codes(struct record *r);
