@@ -20,6 +20,8 @@ static const struct cli_command cli_commands[] = {
 	  "run kconsumerd on pipe streams fed by producers, verify the trace" },
 	{ "record", cli_record,
 	  "record kernel events (ftrace) with kconsumerd into a trace.dat" },
+	{ "recover", cli_recover,
+	  "assemble a trace.dat from the files a killed recording left" },
 	{ "list", cli_list,
 	  "list the events, trace options and clocks a recording can use" },
 };

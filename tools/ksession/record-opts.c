@@ -78,9 +78,10 @@ static void record_usage(FILE *out)
 	      "trace.dat holds what was written and the summary says so; if\n"
 	      "ksession itself is killed, `ksession recover DIR` assembles one.\n"
 	      "\n"
-	      "Exit status: 0 recorded (also partly: see the summary); 1 the\n"
-	      "recording failed; 2 usage error; else COMMAND's own failure (its\n"
-	      "exit status, 128 + signal) when it ended the recording by failing.\n",
+	      "Exit status: 0 recorded; 1 the recording failed (no trace.dat\n"
+	      "written); 2 usage error; 3 the trace.dat is partial (the summary\n"
+	      "says why); else COMMAND's own failure (its exit status, 128 +\n"
+	      "signal) when it ended the recording by failing.\n",
 	      out);
 }
 

@@ -182,17 +182,42 @@ static void record_pump(struct record *r, int ms)
 	record_check_consumer(r);
 }
 
-/* Why recording ends now (0: a normal end, -errno: a failure), or 1 to go on. */
+/* How a child ended, in words: "was killed by signal 9 (Killed)". */
+static void record_wait_words(int st, char *buf, size_t size)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(st),
+				strsignal(WTERMSIG(st)));
+	else if (WIFEXITED(st) && WEXITSTATUS(st))
+		snprintf(buf, size, "failed (exit status %d)", WEXITSTATUS(st));
+	else
+		snprintf(buf, size, "exited");
+}
+
+/* The consumer is gone while recording: the trace ends there. */
+static void record_consumer_gone(struct record *r)
+{
+	char how[128] = "closed its error socket";
+
+	if (r->consumer >= 0 && ksession_wait(r->consumer, 1000,
+				&r->consumer_status, &r->consumer_ru) == 0)
+		r->consumer = -1;
+	if (r->consumer < 0)
+		record_wait_words(r->consumer_status, how, sizeof(how));
+	record_partial(r, "the consumer %s while recording", how);
+	r->stop_reason = "the consumer ended";
+}
+
+/* Why recording ends now (0), or 1 to go on. */
 static int record_should_stop(struct record *r)
 {
-	if (r->consumer_errors)
-		return -EPROTO;
-	if (r->consumer < 0 || r->err_closed) {
-		cli_err("kconsumerd exited while recording (wait status %#x)",
-				r->consumer < 0 ? r->consumer_status : 0);
-		return -ECHILD;
-	}
-	if (record_interrupted())
+	if (r->write_failed)
+		r->stop_reason = "a trace file could not be written";
+	else if (r->consumer_errors)
+		r->stop_reason = "the consumer reported an error";
+	else if (r->consumer < 0 || r->err_closed)
+		record_consumer_gone(r);
+	else if (record_interrupted())
 		r->stop_reason = "interrupted";
 	else if (r->command_done)
 		r->stop_reason = "the command exited";
@@ -230,6 +255,7 @@ int record_run(struct record *r)
 		return ret;
 	}
 	r->t_on = cli_now();
+	r->started = true;
 	record_command_go(r);
 	while ((ret = record_should_stop(r)) > 0) {
 		record_pump(r, record_slice_ms(r));
@@ -256,17 +282,21 @@ static void record_tracing_off(struct record *r)
 	r->command = -1;
 }
 
-/* How the consumer ended: 0 if with EXIT_SUCCESS and status 0. */
+/* How the consumer ended: 0 if it finished its work; else partial. */
 static int record_consumer_result(struct record *r)
 {
 	int st = r->consumer_status;
+	char how[128];
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		cli_err("kconsumerd ended with wait status %#x", st);
+		record_wait_words(st, how, sizeof(how));
+		record_partial(r, "the consumer %s while draining", how);
 		return -EPROTO;
 	}
 	if (!r->exit_success) {
-		cli_err("kconsumerd exited without KCONSUMERD_EXIT_SUCCESS");
+		record_partial(r, "the consumer exited before draining every "
+				"buffer%s", r->o.verbose ?
+				" (no KCONSUMERD_EXIT_SUCCESS)" : "");
 		return -EPROTO;
 	}
 	return r->consumer_errors ? -EPROTO : 0;
@@ -291,8 +321,11 @@ int record_stop(struct record *r)
 	record_read_codes(r);
 	cli_progress_clear();
 	if (r->consumer >= 0) {
-		cli_err("kconsumerd did not exit %.0f s after STOP",
+		record_partial(r, "the consumer did not finish draining in %.0f s",
 				RECORD_DRAIN_TIMEOUT_S);
+		ksession_terminate(r->consumer, RECORD_COMMAND_GRACE_MS,
+				&r->consumer_status, &r->consumer_ru);
+		r->consumer = -1;
 		return -ETIMEDOUT;
 	}
 	return record_consumer_result(r);

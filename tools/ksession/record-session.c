@@ -561,14 +561,18 @@ static void record_handle_code(struct record *r, int code)
 		r->exit_success = true;
 		break;
 	case KCONSUMERD_ERROR_RECV_FD:
-		cli_err("kconsumerd refused a stream (%s): it cannot consume "
-			"this trace_pipe_raw (see its log)",
-			ksession_code_name(code));
+		cli_err("the consumer refused a stream: it cannot read this "
+			"trace_pipe_raw (see its log)%s%s", r->o.verbose ?
+			" - " : "", r->o.verbose ? ksession_code_name(code) : "");
 		r->consumer_errors++;
 		break;
+	case KCONSUMERD_OUTFD_ERROR:
+		r->write_failed = true;
+		break;
 	default:
-		cli_err("kconsumerd reported %s (%d)", ksession_code_name(code),
-				code);
+		cli_err("the consumer reported an error (see its log)%s%s",
+			r->o.verbose ? " - " : "",
+			r->o.verbose ? ksession_code_name(code) : "");
 		r->consumer_errors++;
 	}
 }

@@ -8,11 +8,13 @@
  * trace-cmd reads and prints a summary.  The instance and the temporary
  * files are removed at the end, on errors and on Ctrl-C/SIGTERM too.
  *
- * Exit status: 0; 1 if recording failed; 2 for a usage error; or the
+ * Exit status: 0; 1 if recording failed (no trace.dat); 2 for a usage
+ * error; 3 when the trace.dat is partial (the summary says why); or the
  * COMMAND's own failure (its exit status, 128 + signal) when it ended
  * the recording by failing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +104,7 @@ static void record_teardown(struct record *r)
 	ksession_free(r->ks);
 	record_remove_instance(r);
 	record_signals_close();
-	if (r->datadir)
+	if (r->datadir && !r->keep_datadir)
 		cli_rm_rf(r->datadir);
 	if (r->rundir)
 		cli_rm_rf(r->rundir);
@@ -128,14 +130,36 @@ static void record_teardown(struct record *r)
 
 /* ---- the whole run ------------------------------------------------------------------ */
 
+void record_partial(struct record *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->partial);
+	va_list ap;
+
+	if (len && len < sizeof(r->partial) - 2) {
+		strcpy(r->partial + len, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->partial + len, sizeof(r->partial) - len, fmt, ap);
+	va_end(ap);
+}
+
 /* Instance, directories, consumer, streams; stops early on a signal. */
 static int record_prepare(struct record *r)
 {
 	int ret;
 
-	ret = record_setup_instance(r);
+	ret = record_check_output(r->o.path);
+	if (ret == 0)
+		ret = record_setup_instance(r);
 	if (ret == 0 && !record_interrupted())
 		ret = record_dirs(r);
+	if (ret == 0) {
+		r->kallsyms = record_need_kallsyms(r);
+		ret = record_reserve(r, r->kallsyms);
+	}
+	if (ret == 0)
+		ret = record_keep_metadata(r, r->kallsyms);
 	if (ret == 0 && !record_interrupted())
 		ret = record_start_consumer(r);
 	if (ret == 0 && !record_interrupted())
@@ -143,22 +167,6 @@ static int record_prepare(struct record *r)
 	if (ret == 0 && record_interrupted()) {
 		cli_err("interrupted before recording started");
 		ret = -EINTR;
-	}
-	return ret;
-}
-
-/* Check that the buffers ended empty and the pages agree with the kernel. */
-static int record_check(struct record *r)
-{
-	unsigned int i;
-	int ret = 0;
-
-	for (i = 0; i < r->ncpus; i++) {
-		if (!r->cpu[i].online || !r->cpu[i].stats.entries)
-			continue;
-		cli_err("cpu%u: %llu entries left in the buffer", i,
-				(unsigned long long)r->cpu[i].stats.entries);
-		ret = -EPROTO;
 	}
 	return ret;
 }
@@ -186,33 +194,40 @@ static void record_mark(struct record *r, const char *phase)
 	last = now;
 }
 
-/* Record, stop, write and report; 0 or a negative errno. */
+/*
+ * Record, stop, write and report; 0, or a negative errno when there is
+ * no trace.  Once tracing was on, whatever reached the page files is
+ * written as a trace.dat, partial if the recording ended early.
+ */
 static int record_session(struct record *r)
 {
-	uint64_t size = 0;
-	int ret, ret2;
+	int ret;
 
 	ret = record_prepare(r);
 	record_mark(r, "setup");
 	if (ret == 0)
 		ret = record_run(r);
 	record_mark(r, "recording");
-	if (r->ti && r->consumer >= 0) {
-		ret2 = record_stop(r);
-		ret = ret ? ret : ret2;
-	}
+	if (r->ti && (r->started || r->consumer >= 0))
+		record_stop(r);
 	record_mark(r, "drain");
-	if (ret < 0) {
+	if (!r->started) {
 		record_show_log(r);
-		return ret;
+		return ret < 0 ? ret : -EIO;
 	}
+	if (ret < 0 && !r->partial[0])
+		record_partial(r, "the recording failed");
 	ret = record_collect(r);
+	record_explain_partial(r);
+	if (r->partial[0])
+		record_show_log(r);
+	record_unreserve(r);
 	if (ret == 0)
-		ret = record_write_tracedat(r, &size);
+		ret = record_write_tracedat(r);
 	record_mark(r, "trace.dat");
 	if (ret == 0)
-		record_summary(r, size);
-	return ret ? ret : record_check(r);
+		record_summary(r);
+	return ret;
 }
 
 /* The exit status: see the top of the file. */
@@ -222,6 +237,8 @@ static int record_exit_status(struct record *r, int ret)
 
 	if (ret < 0)
 		return 1;
+	if (r->partial[0])
+		return 3;
 	if (!r->o.command || !r->stop_reason ||
 			strcmp(r->stop_reason, "the command exited"))
 		return 0;

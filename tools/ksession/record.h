@@ -17,6 +17,7 @@
 #include "ftrace_page.h"
 #include "ksession.h"
 #include "tracefs.h"
+#include "tracedat.h"
 
 /* Wake-up threshold of the consumer, in percent of the buffer. */
 #define RECORD_DEFAULT_BUFFER_PERCENT 25
@@ -106,7 +107,17 @@ struct record {
 	bool command_done;
 	double t_on, t_off;	/* tracing on / off (CLOCK_MONOTONIC) */
 	const char *stop_reason;
+	bool started;		/* tracing was turned on */
+	bool write_failed;	/* the consumer could not write a trace file */
+	char partial[512];	/* why the trace is partial, or "" */
+	bool kallsyms;		/* the trace.dat holds kallsyms */
+	bool keep_datadir;	/* the pages could not be assembled: keep them */
+	struct tracedat_result res;	/* the trace.dat written */
 };
+
+/* Add a reason to r->partial ("; "-separated). */
+void record_partial(struct record *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* record-opts.c: 0 to go on, 1 if help was shown, -1 on a usage error. */
 int record_parse(int argc, char **argv, struct record_opts *o);
@@ -126,6 +137,13 @@ void record_show_log(struct record *r);
 void record_read_codes(struct record *r);
 void record_check_consumer(struct record *r);
 
+/* record-keep.c: the output checked, disk room, metadata beside the pages. */
+int record_check_output(const char *path);
+int record_reserve(struct record *r, bool kallsyms);
+void record_unreserve(struct record *r);
+int record_keep_metadata(struct record *r, bool kallsyms);
+void record_keep_stats(struct record *r);
+
 /* record-stale.c: remove instances whose ksession is gone, saying so. */
 void record_reap_stale(void);
 
@@ -135,7 +153,9 @@ int record_stop(struct record *r);
 
 /* record-report.c */
 int record_collect(struct record *r);
-int record_write_tracedat(struct record *r, uint64_t *file_size);
-void record_summary(struct record *r, uint64_t file_size);
+bool record_need_kallsyms(struct record *r);
+void record_explain_partial(struct record *r);
+int record_write_tracedat(struct record *r);
+void record_summary(struct record *r);
 
 #endif /* KSESSION_RECORD_H */
