@@ -448,14 +448,16 @@ void record_show_log(struct record *r)
 
 /*
  * Leave the recorder's own processes (ksession, kconsumerd) out of the
- * events, as trace-cmd does, unless --no-filter.
+ * events, as trace-cmd does, unless --no-filter.  Not with -F: only the
+ * command is traced then, and with -c (event-fork) the command, forked
+ * by ksession, would inherit its place in the notrace list.
  */
 static void record_filter_self(struct record *r)
 {
 	char pids[64];
 	int ret;
 
-	if (!r->o.filter_self)
+	if (!r->o.filter_self || r->o.only_command)
 		return;
 	snprintf(pids, sizeof(pids), "%d %d", (int)getpid(), (int)r->consumer);
 	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
