@@ -370,11 +370,12 @@ static size_t grow_tree(const char *file, long *tree, size_t n, size_t max)
 	while (again) {
 		again = false;
 		snprintf(cmd, sizeof(cmd), "trace-cmd report '%s' 2>/dev/null | "
-				"grep -o 'parent_pid=[0-9]* .*child_pid=[0-9]*'", file);
+				"grep -o ' pid=[0-9]* child_comm=.* child_pid=[0-9]*'",
+				file);
 		f = popen(cmd, "r");
 		assert_non_null(f);
 		while (fgets(line, sizeof(line), f)) {
-			parent = strtol(line + 11, NULL, 10);
+			parent = strtol(line + 5, NULL, 10);
 			p = strstr(line, "child_pid=");
 			child = p ? strtol(p + 10, NULL, 10) : -1;
 			in = known = false;
@@ -567,6 +568,42 @@ static void test_json_quiet(void **state)
 	assert_string_equal(r->out_text, "");
 }
 
+/*
+ * The progress line on a terminal of cols columns (a pty made by
+ * script(1)): every update fits in one line; with room, each CPU shows.
+ */
+static void progress_at(struct ru_run *r, int cols, bool want_cpus)
+{
+	char ts[4400], cmd[8800];
+
+	snprintf(ts, sizeof(ts), "%s/typescript", r->dir);
+	snprintf(cmd, sizeof(cmd), "script -qfec \"stty cols %d; '%s' record "
+			"-e raw_syscalls -o '%s' -- sh -c 'dd if=/dev/zero "
+			"of=/dev/null bs=1 count=200000 2>/dev/null; sleep 0.6'\" "
+			"'%s' >/dev/null", cols, getenv("KC_KSESSION"), r->out, ts);
+	assert_int_equal(sh("%s", cmd), 0);
+	assert_int_equal(sh("python3 -c 'import re,sys\n"
+			"t=open(sys.argv[1],\"rb\").read().decode(errors=\"replace\")\n"
+			"s=[re.sub(r\"\\x1b\\[K\",\"\",x) for x in re.split(r\"[\\r\\n]\",t)]\n"
+			"p=[x for x in s if re.match(r\"(recording )?[0-9.]+ s  \", x)]\n"
+			"assert p and all(len(x) < %d for x in p), p\n"
+			"assert any(\"ev/s\" in x and \"MiB\" in x for x in p), p\n"
+			"assert any(\"cpu0 \" in x for x in p) == (sys.argv[2] == \"1\"), p' "
+			"'%s' %d", cols, ts, want_cpus), 0);
+}
+
+static void test_progress_width(void **state)
+{
+	if (skip_unless_ready(false))
+		skip();
+	if (sh("command -v script >/dev/null && command -v python3 >/dev/null")) {
+		fprintf(stderr, "skipped: needs script(1) and python3\n");
+		skip();
+	}
+	progress_at(*state, 40, false);
+	progress_at(*state, 200, true);
+}
+
 static int setup(void **state)
 {
 	struct ru_run *r = calloc(1, sizeof(*r));
@@ -612,6 +649,7 @@ int main(void)
 		T(test_all_events),
 		T(test_bad_filter),
 		T(test_json_quiet),
+		T(test_progress_width),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

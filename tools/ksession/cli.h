@@ -61,6 +61,9 @@ char *cli_strdup_printf(const char *fmt, ...)
 void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_progress_clear(void);
 
+/* Columns of the terminal on stderr (else $COLUMNS, else 80). */
+int cli_term_width(void);
+
 /* Print the last 2 KiB of a consumer's log file on stderr (after a failure). */
 void cli_show_log_tail(const char *path);
 

@@ -25,7 +25,6 @@
 #define RECORD_SLICE_MS 200		/* wait slice: progress, duration */
 #define RECORD_DRAIN_TIMEOUT_S 60.0	/* for the consumer's exit after STOP */
 #define RECORD_COMMAND_GRACE_MS 2000	/* SIGTERM to SIGKILL */
-#define RECORD_PROGRESS_CPUS 8		/* CPUs shown one by one */
 
 /* ---- the COMMAND --------------------------------------------------------------- */
 
@@ -121,47 +120,106 @@ static uint64_t record_file_size(const char *path)
 	return path && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
-/* Append " cpuN X.X MiB, L lost" for one CPU; returns its loss. */
-static uint64_t record_progress_cpu(struct record *r, unsigned int i,
-		char *line, size_t size, bool show)
+/* One CPU now: events the kernel took in, bytes (on disk + in the buffer), lost. */
+struct record_sample {
+	uint64_t events, bytes, lost;
+};
+
+static void record_sample_cpu(struct record *r, unsigned int i,
+		struct record_sample *s)
 {
 	struct tracefs_cpu_stats st;
-	uint64_t lost = 0;
-	size_t len = strlen(line);
 
-	if (tracefs_cpu_stats(r->ti, i, &st, NULL) == 0)
-		lost = st.overrun + st.commit_overrun + st.dropped;
-	if (show && len < size)
-		snprintf(line + len, size - len, "  cpu%u %.1f MiB, %llu lost", i,
-				(double)record_file_size(r->cpu[i].file) / 1048576.0,
-				(unsigned long long)lost);
-	return lost;
+	memset(s, 0, sizeof(*s));
+	s->bytes = record_file_size(r->cpu[i].file);
+	if (tracefs_cpu_stats(r->ti, i, &st, NULL) < 0)
+		return;
+	s->events = st.entries + st.read + st.overrun;
+	s->bytes += st.bytes;	/* below the wake-up threshold too */
+	s->lost = st.overrun + st.commit_overrun + st.dropped;
 }
 
-/* The progress line: time, then bytes written and events lost per CPU. */
-static void record_progress(struct record *r)
+/* " cpuN 12.3k ev/s 4.5 MiB 0 lost" (or the totals, when cpu < 0). */
+static void record_progress_item(char *buf, size_t size, int cpu,
+		double rate, uint64_t bytes, uint64_t lost)
 {
-	static double last;
-	bool each = r->nonline <= RECORD_PROGRESS_CPUS;
-	uint64_t lost = 0, bytes = 0;
-	double now = cli_now();
-	char line[1024];
+	char r[32];
+
+	if (rate >= 1e6)
+		snprintf(r, sizeof(r), "%.1fM", rate / 1e6);
+	else if (rate >= 1e3)
+		snprintf(r, sizeof(r), "%.1fk", rate / 1e3);
+	else
+		snprintf(r, sizeof(r), "%.0f", rate);
+	if (cpu >= 0)
+		snprintf(buf, size, "  cpu%d %s ev/s %.1f MiB %llu lost", cpu, r,
+				(double)bytes / 1048576.0, (unsigned long long)lost);
+	else
+		snprintf(buf, size, " %s ev/s %.1f MiB %llu lost", r,
+				(double)bytes / 1048576.0, (unsigned long long)lost);
+}
+
+/* The previous samples, for the rates. */
+struct record_progress_state {
+	double t;
+	uint64_t *events;	/* per CPU */
+};
+
+/*
+ * Append every CPU if they fit in width, else the totals of all CPUs;
+ * the line never wraps.
+ */
+static void record_progress_line(struct record *r, char *line, size_t size,
+		size_t width, struct record_progress_state *ps, double dt)
+{
+	struct record_sample s, tot = { 0 };
+	char item[96], each[1024] = "";
+	double rate = 0, all = 0;
 	unsigned int i;
 
-	if (r->o.quiet || !isatty(STDERR_FILENO) || now - last < RECORD_SLICE_MS / 1000.0)
-		return;
-	last = now;
-	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
 	for (i = 0; i < r->ncpus; i++) {
 		if (!r->cpu[i].online)
 			continue;
-		lost += record_progress_cpu(r, i, line, sizeof(line), each);
-		bytes += record_file_size(r->cpu[i].file);
+		record_sample_cpu(r, i, &s);
+		rate = dt > 0 && ps->t > 0 ? (double)(s.events - ps->events[i]) / dt : 0;
+		ps->events[i] = s.events;
+		all += rate;
+		tot.bytes += s.bytes;
+		tot.lost += s.lost;
+		record_progress_item(item, sizeof(item), (int)i, rate, s.bytes, s.lost);
+		if (strlen(each) + strlen(item) < sizeof(each))
+			strcat(each, item);
 	}
-	if (!each)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-				"  %u CPUs %.1f MiB, %llu lost", r->nonline,
-				(double)bytes / 1048576.0, (unsigned long long)lost);
+	if (strlen(line) + strlen(each) <= width) {
+		strncat(line, each, size - strlen(line) - 1);
+		return;
+	}
+	record_progress_item(item, sizeof(item), -1, all, tot.bytes, tot.lost);
+	snprintf(each, sizeof(each), "  %u CPUs%s", r->nonline, item);
+	if (strlen(line) + strlen(each) > width)	/* narrow: no "recording" */
+		memmove(line, line + strlen("recording "),
+				strlen(line) - strlen("recording ") + 1);
+	strncat(line, each, size - strlen(line) - 1);
+}
+
+/* The progress line on a terminal: time, events/s, MiB and loss. */
+static void record_progress(struct record *r)
+{
+	static struct record_progress_state ps;
+	size_t width = (size_t)cli_term_width() - 1;
+	double now = cli_now();
+	char line[1024];
+
+	if (r->o.quiet || !isatty(STDERR_FILENO) ||
+			now - ps.t < RECORD_SLICE_MS / 1000.0)
+		return;
+	if (!ps.events && !(ps.events = calloc(r->ncpus, sizeof(*ps.events))))
+		return;
+	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
+	record_progress_line(r, line, sizeof(line), width, &ps, now - ps.t);
+	ps.t = now;
+	if (width < sizeof(line))
+		line[width] = '\0';
 	cli_progress("%s", line);
 }
 
