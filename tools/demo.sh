@@ -3,16 +3,27 @@
 # The main job: build kconsumerd, then record with it and print a summary.
 # Installs the packages it needs first.
 #
-# As root with tracefs: records real kernel events (sched_switch and
-# raw_syscalls) of a few seconds of a sample workload with `ksession
-# record` into build/demo/trace.dat, prints the summary and how to read
-# it.  Otherwise: a CTF trace recorded from userspace (kctf: threads
+# Runs as root (through sudo when started by a user).  With tracefs:
+# records real kernel events (sched_switch and raw_syscalls) of a few
+# seconds of a sample workload, and of that workload only (`ksession
+# record -F -c`: the workload and its children), into
+# build/demo/trace.dat, prints the summary and how to read it.  Otherwise: a CTF trace recorded from userspace (kctf: threads
 # writing into shm ring buffers that kconsumerd drains), to read with
 # babeltrace2.  The pipe demo (`ksession demo`: pipe streams fed by
 # producers, every byte checked) stays available.  DEMO=ftrace|ctf|pipe
-# forces one; extra arguments go to the demo chosen (e.g. -m mmap).
+# forces one; extra arguments go to the demo chosen (e.g. --mode mmap).
 # BUILD=DIR builds in DIR instead of build.
 set -euo pipefail
+
+# Root is needed (packages, tracefs): re-run through sudo, or say how.
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo DEMO="${DEMO:-}" BUILD="${BUILD:-}" bash "$0" "$@"
+	fi
+	echo "$(basename "$0"): needs root and there is no sudo here: run it as root" >&2
+	echo "  (e.g. su -c 'bash tools/$(basename "$0")')" >&2
+	exit 1
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
@@ -43,9 +54,9 @@ build() {
 demo_ftrace() {
 	build trace-cmd
 	mkdir -p "$bdir/demo"
-	echo "recording sched:sched_switch and raw_syscalls while a sample workload runs..."
+	echo "recording sched:sched_switch and raw_syscalls of a sample workload (and only it)..."
 	"$ksession" record --consumer "$consumer" -o "$bdir/demo/trace.dat" \
-		-e sched:sched_switch -e raw_syscalls "$@" -- sh -c "$workload"
+		-F -c -e sched:sched_switch -e raw_syscalls "$@" -- sh -c "$workload"
 	echo
 	echo "first events:"
 	trace-cmd report "$bdir/demo/trace.dat" 2>/dev/null | sed -n '2,6p'

@@ -4,7 +4,8 @@
 # As root it runs apt-get; otherwise it prints the line to run.
 set -euo pipefail
 
-pkgs=(gcc pkg-config meson ninja-build libevent-dev liburcu-dev libcmocka-dev)
+pkgs=(gcc pkg-config meson ninja-build libevent-dev liburcu-dev libcmocka-dev
+	libzstd-dev scdoc)
 pkgs+=("$@")
 
 missing=()

@@ -2,13 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build kconsumerd and run the whole test suite twice: a normal build and
 # one with AddressSanitizer + UndefinedBehaviorSanitizer.  Installs the
-# packages it needs first.  Tests that need root or tracefs say why they
+# packages it needs first (as root: through sudo when run by a user).  Tests that need root or tracefs say why they
 # skip when those are missing.
 set -euo pipefail
+
+# Root is needed (packages, tracefs): re-run through sudo, or say how.
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo DEMO="${DEMO:-}" BUILD="${BUILD:-}" bash "$0" "$@"
+	fi
+	echo "$(basename "$0"): needs root and there is no sudo here: run it as root" >&2
+	echo "  (e.g. su -c 'bash tools/$(basename "$0")')" >&2
+	exit 1
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bash tools/deps.sh trace-cmd babeltrace2
+bash tools/deps.sh trace-cmd babeltrace2 bash-completion
 
 run_suite() {
 	local dir=$1; shift

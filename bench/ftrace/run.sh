@@ -82,7 +82,7 @@ start_recorder() {
 	*)
 		# shellcheck disable=SC2086
 		"$cpu_of" --log "$tmp/log" -- "$ksession" record "${events[@]}" \
-			-b "$2" -m "$1" --consumer "$consumer" ${KSESSION_ARGS:-} \
+			-b "$2" --mode "$1" --consumer "$consumer" ${KSESSION_ARGS:-} \
 			-o "$tmp/out.dat" > "$tmp/cpu" &;;
 	esac
 	rec_pid=$!

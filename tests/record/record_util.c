@@ -322,3 +322,42 @@ int ru_summary(const char *text, struct ru_summary_cpu *cpu, int max)
 	}
 	return n;
 }
+
+pid_t ru_child_of(pid_t pid)
+{
+	char path[128], *text;
+	long child;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+			(int)pid);
+	text = ru_read_file(path);
+	child = strtol(text, NULL, 10);
+	free(text);
+	return child > 0 ? (pid_t)child : -1;
+}
+
+bool ru_alive(pid_t pid)
+{
+	char path[128], *text, *p;
+	bool alive;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = ru_read_file(path);
+	p = strrchr(text, ')');
+	alive = p && p[1] == ' ' && p[2] && p[2] != 'Z' && p[2] != 'X';
+	free(text);
+	return alive;
+}
+
+bool ru_wait_gone(pid_t pid, int timeout_s)
+{
+	const struct timespec step = { 0, 20 * 1000000L };
+	int i;
+
+	for (i = 0; i < timeout_s * 50; i++) {
+		if (!ru_alive(pid))
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return !ru_alive(pid);
+}

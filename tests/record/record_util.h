@@ -85,6 +85,15 @@ int ru_file_stats(const char *file, struct tracefs_cpu_stats *st, int max);
 /* Parse the "  cpuN: E events, L lost, X left, B bytes" lines. */
 int ru_summary(const char *text, struct ru_summary_cpu *cpu, int max);
 
+/* The first child of pid (from /proc), or -1. */
+pid_t ru_child_of(pid_t pid);
+
+/* Is pid running (not gone, not a zombie)? */
+bool ru_alive(pid_t pid);
+
+/* Wait at most timeout_s for pid to be gone; true if it is. */
+bool ru_wait_gone(pid_t pid, int timeout_s);
+
 /* Print a run's output (on failure, or with KC_TEST_VERBOSE). */
 void ru_dump(const struct ru_run *r);
 

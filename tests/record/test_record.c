@@ -134,7 +134,7 @@ static void check_exit(struct ru_run *r, int want)
 static void record_mode(struct ru_run *r, const char *mode)
 {
 	const char *args[] = { "-e", "sched:sched_switch", "-e", "raw_syscalls",
-		"-b", "4096", "-m", mode, "--", "sh", "-c", WORKLOAD, NULL };
+		"-b", "4096", "--mode", mode, "--", "sh", "-c", WORKLOAD, NULL };
 
 	ru_record(r, args, RUN_TIMEOUT_S);
 	check_exit(r, 0);
@@ -160,7 +160,7 @@ static void test_mmap(void **state)
 /* A storm into an 8 KiB buffer: loss is certain, counted and shown. */
 static void storm_mode(struct ru_run *r, const char *mode)
 {
-	const char *args[] = { "-e", "raw_syscalls", "-b", "8", "-m", mode,
+	const char *args[] = { "-e", "raw_syscalls", "-b", "8", "--mode", mode,
 		"--", "sh", "-c", STORM, NULL };
 	uint64_t lines = 0;
 

@@ -256,6 +256,76 @@ static void test_flat_out_small_rings(void **state)
 	check(*state, args, 400000, EXPECT_ANY);
 }
 
+/* Run kctf with args (no -M), output to dir/out and dir/err; exit status. */
+static int kctf_plain(const char *dir, char *const *args)
+{
+	char out[PATH_MAX], err[PATH_MAX], *argv[16];
+	int n = 0;
+
+	snprintf(out, sizeof(out), "%s/plain.out", dir);
+	snprintf(err, sizeof(err), "%s/plain.err", dir);
+	argv[n++] = (char *)getenv("KC_KCTF");
+	while (*args && n < 15)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return run(argv, out, err);
+}
+
+/* --version; a bad value is named in the error, with the reason. */
+static void test_version_and_bad_values(void **state)
+{
+	char *version[] = { "--version", NULL };
+	char *bad[] = { "-s", "1000", NULL };
+	char path[PATH_MAX], *text;
+	const char *dir = *state;
+	size_t len;
+
+	assert_int_equal(kctf_plain(dir, version), 0);
+	snprintf(path, sizeof(path), "%s/plain.out", dir);
+	text = tu_read_file(path, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "kctf "));
+	free(text);
+	assert_int_equal(kctf_plain(dir, bad), 2);
+	snprintf(path, sizeof(path), "%s/plain.err", dir);
+	text = tu_read_file(path, &len);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "-s 1000: sub-buffer size must be a "
+				"multiple of"));
+	free(text);
+}
+
+/* SIGINT mid-recording: kctf ends the trace cleanly, babeltrace2 reads it. */
+static void test_sigint(void **state)
+{
+	char trace[PATH_MAX], out[PATH_MAX], err[PATH_MAX], cmd[4 * PATH_MAX];
+	const char *dir = *state;
+	int status;
+
+	snprintf(trace, sizeof(trace), "%s/trace", dir);
+	snprintf(out, sizeof(out), "%s/int.out", dir);
+	snprintf(err, sizeof(err), "%s/int.err", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' -n 2 -e 1000000000 -r 50000 -o '%s' "
+			"%s%s%s >'%s' 2>'%s' & p=$!; sleep 1; kill -INT $p; wait $p",
+			getenv("KC_KCTF"), trace,
+			getenv("KC_CONSUMERD") ? "-c '" : "",
+			getenv("KC_CONSUMERD") ? getenv("KC_CONSUMERD") : "",
+			getenv("KC_CONSUMERD") ? "'" : "", out, err);
+	status = system(cmd);
+	if (status != 0)
+		dump(err);
+	assert_int_equal(status, 0);
+	snprintf(cmd, sizeof(cmd), "grep -q 'interrupted by signal 2' '%s'", out);
+	assert_int_equal(system(cmd), 0);
+	if (system("command -v babeltrace2 >/dev/null 2>&1")) {
+		fprintf(stderr, "babeltrace2 not installed: trace not read back\n");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "babeltrace2 '%s' 2>'%s' | grep -q 'kctf:'",
+			trace, err);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +334,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_outpaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_splice_outpaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flat_out_small_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_and_bad_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
 	};
 
 	if (!in_path("babeltrace2")) {

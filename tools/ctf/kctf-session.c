@@ -54,6 +54,9 @@ int kctf_consumer_start(struct kctf *k)
 	struct ksession_launch l = {
 		.cmd_path = cmd_path, .err_path = err_path, .args = args,
 		.timeout_ms = SESSION_READY_MS,
+		/* its own group: a terminal's Ctrl-C reaches kctf only, which
+		 * then ends the trace itself */
+		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 	};
 	int ret;
 

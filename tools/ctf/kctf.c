@@ -22,7 +22,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kc-config.h"
 #include "kctf.h"
+
+/* The run a signal ends (threads stop, the trace is closed normally). */
+static struct kctf *kctf_running;
+static volatile sig_atomic_t kctf_signalled;
 
 void kctf_err(const char *fmt, ...)
 {
@@ -70,7 +75,14 @@ static void kctf_usage(FILE *out)
 	      "                        then PATH)\n"
 	      "  -M, --machine         print one key=value summary line\n"
 	      "  -v, --verbose         run the consumer with -v\n"
-	      "  -h, --help            this help\n", out);
+	      "  -V, --version         print the version\n"
+	      "  -h, --help            this help\n"
+	      "\n"
+	      "Ctrl-C (SIGINT) or SIGTERM ends the recording early; the trace is\n"
+	      "closed as at a normal end.\n"
+	      "\n"
+	      "Exit status: 0 recorded (also when interrupted); 1 the recording\n"
+	      "failed; 2 usage error.\n", out);
 }
 
 /* The options that take no number: false for an unknown one. */
@@ -94,42 +106,74 @@ static bool kctf_flag(int c, const char *arg, struct kctf_opts *o)
 	}
 }
 
-/* One option: false on a bad value. */
-static bool kctf_option(int c, const char *arg, struct kctf_opts *o)
+/* A number in [min, max] into *v, else why it is bad. */
+static const char *kctf_number(const char *arg, uint64_t min, uint64_t max,
+		uint64_t *v, const char *what)
 {
+	static char why[128];
+
+	if (cli_parse_u64(arg, min, max, v))
+		return NULL;
+	snprintf(why, sizeof(why), "%s must be a whole number from %llu to %llu",
+		 what, (unsigned long long)min, (unsigned long long)max);
+	return why;
+}
+
+/* The sub-buffer size: a multiple of the page size, within the limit. */
+static const char *kctf_subbuf(const char *arg, struct kctf_opts *o)
+{
+	static char why[128];
+	uint64_t v = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (!cli_parse_u64(arg, 1, KCSHM_MAX_SUBBUF_SIZE, &v))
+		snprintf(why, sizeof(why), "sub-buffer size must be a number of "
+			 "bytes from %llu to %lu", (unsigned long long)page,
+			 KCSHM_MAX_SUBBUF_SIZE);
+	else if (v % page)
+		snprintf(why, sizeof(why), "sub-buffer size must be a multiple "
+			 "of %llu", (unsigned long long)page);
+	else
+		why[0] = '\0';
+	o->subbuf_size = v;
+	return why[0] ? why : NULL;
+}
+
+/* One option: NULL, or why its value is bad. */
+static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
+{
+	const char *why = NULL;
 	uint64_t v = 0;
-	bool ok = true;
 
 	switch (c) {
 	case 'n':
-		ok = cli_parse_u64(arg, 1, 1024, &v);
+		why = kctf_number(arg, 1, 1024, &v, "streams");
 		o->streams = (unsigned int)v;
 		break;
 	case 'e':
-		return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->events);
+		return kctf_number(arg, 0, UINT64_MAX / 2, &o->events, "events");
 	case 'r':
-		return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->rate);
+		return kctf_number(arg, 0, UINT64_MAX / 2, &o->rate, "the rate");
 	case 's':
-		ok = cli_parse_u64(arg, 1, KCSHM_MAX_SUBBUF_SIZE, &v);
-		o->subbuf_size = v;
-		break;
+		return kctf_subbuf(arg, o);
 	case 'b':
-		ok = cli_parse_u64(arg, KCSHM_MIN_SUBBUFS, KCSHM_MAX_SUBBUFS, &v);
+		why = kctf_number(arg, KCSHM_MIN_SUBBUFS, KCSHM_MAX_SUBBUFS, &v,
+				  "sub-buffers per stream");
 		o->num_subbuf = (unsigned int)v;
 		break;
 	case 'p':
-		ok = cli_parse_u64(arg, 0, 3600000, &v);
+		why = kctf_number(arg, 0, 3600000, &v, "the pause (ms)");
 		o->pause_ms = (unsigned int)v;
 		break;
 	case 'm':
-		ok = !strcmp(arg, "mmap") || !strcmp(arg, "splice");
+		if (strcmp(arg, "mmap") && strcmp(arg, "splice"))
+			why = "the mode is mmap or splice";
 		o->output = !strcmp(arg, "splice") ? LTTNG_EVENT_SPLICE :
 						     LTTNG_EVENT_MMAP;
 		break;
 	default:
-		return kctf_flag(c, arg, o);
+		return kctf_flag(c, arg, o) ? NULL : "unknown option";
 	}
-	return ok;
+	return why;
 }
 
 /* 0 to go on, 1 after help, -1 on a usage error. */
@@ -147,21 +191,31 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "consumer", required_argument, NULL, 'c' },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *why;
 	int c;
 
 	*o = (struct kctf_opts){ .streams = 4, .events = 100000, .rate = 250000,
 		.subbuf_size = 65536, .num_subbuf = 8, .output = LTTNG_EVENT_MMAP };
-	while ((c = getopt_long(argc, argv, "n:e:r:s:b:m:p:o:c:Mvh", longopts,
+	while ((c = getopt_long(argc, argv, "n:e:r:s:b:m:p:o:c:MvVh", longopts,
 				NULL)) != -1) {
-		if (c == 'h') {
-			kctf_usage(stdout);
+		if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				kctf_usage(stdout);
+			else
+				printf("kctf %s\n", KC_VERSION);
 			return 1;
 		}
-		if (!kctf_option(c, optarg, o)) {
+		if (c == '?') {
 			kctf_usage(stderr);
+			return -1;
+		}
+		why = kctf_option(c, optarg, o);
+		if (why) {
+			kctf_err("-%c %s: %s", c, optarg, why);
 			return -1;
 		}
 	}
@@ -245,7 +299,8 @@ static int kctf_record(struct kctf *k)
 
 	kctf_threads_go(k);
 	if (k->o.pause_ms) {
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR &&
+		       !kctf_signalled)
 			;
 		ret = kctf_set_state(k, ACTIVE_FD);
 	}
@@ -292,6 +347,8 @@ static void kctf_report(const struct kctf *k)
 		       (unsigned long long)sum.bytes, secs, cpu, k->outdir);
 		return;
 	}
+	if (kctf_signalled)
+		printf("stopped:   interrupted by signal %d\n", (int)kctf_signalled);
 	printf("trace:     %s (CTF 1.8: metadata, channel0_0..%u)\n",
 	       k->outdir, k->o.streams - 1);
 	printf("streams:   %u shm streams (%s), %u sub-buffers of %zu KiB each\n",
@@ -329,6 +386,25 @@ static void kctf_teardown(struct kctf *k, bool failed)
 	pthread_cond_destroy(&k->go_cond);
 }
 
+/* SIGINT, SIGTERM: the threads stop early; the trace ends as usual. */
+static void kctf_on_signal(int sig)
+{
+	kctf_signalled = sig;
+	if (kctf_running)
+		__atomic_store_n(&kctf_running->stop, 1, __ATOMIC_RELAXED);
+}
+
+static void kctf_signals(struct kctf *k)
+{
+	struct sigaction sa = { .sa_handler = kctf_on_signal };
+
+	kctf_running = k;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	struct kctf k = { .consumer = -1 };
@@ -337,7 +413,7 @@ int main(int argc, char **argv)
 	ret = kctf_parse(argc, argv, &k.o);
 	if (ret)
 		return ret > 0 ? 0 : 2;
-	signal(SIGPIPE, SIG_IGN);
+	kctf_signals(&k);
 	pthread_mutex_init(&k.go_lock, NULL);
 	pthread_cond_init(&k.go_cond, NULL);
 	ret = kctf_setup(&k);

@@ -14,6 +14,8 @@
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 int cli_demo(int argc, char **argv);
 int cli_record(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_recover(int argc, char **argv);
 
 /* "ksession: " + message + newline on stderr (clears the progress line). */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,6 +60,9 @@ char *cli_strdup_printf(const char *fmt, ...)
  */
 void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_progress_clear(void);
+
+/* Columns of the terminal on stderr (else $COLUMNS, else 80). */
+int cli_term_width(void);
 
 /* Print the last 2 KiB of a consumer's log file on stderr (after a failure). */
 void cli_show_log_tail(const char *path);

@@ -3,11 +3,16 @@
  * Child processes: start a consumer binary (fork + exec, with the exec
  * error carried back through a close-on-exec pipe), wait for it with a
  * timeout and collect its resource usage, end it.
+ *
+ * A spawned child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG):
+ * a session daemon killed with SIGKILL must not leave a consumer writing
+ * trace files for ever.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,11 +26,16 @@
 
 /* In the child: set up stdio and signals, exec, report errno on failure. */
 static void ksession_spawn_child(const char *exe, char *const argv[],
-		int out_fd, unsigned int flags, int report_fd)
+		int out_fd, unsigned int flags, int report_fd, pid_t parent)
 {
 	sigset_t none;
 	int err;
 
+	/* the parent may have died before the prctl: then end at once */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		goto bad;
+	if (getppid() != parent)
+		_exit(127);
 	if ((flags & KSESSION_SPAWN_NEW_PGRP) && setpgid(0, 0) < 0)
 		goto bad;
 	sigemptyset(&none);
@@ -67,8 +77,8 @@ int ksession_spawn(const char *exe, char *const argv[], int out_fd,
 int ksession_spawn_flags(const char *exe, char *const argv[], int out_fd,
 		unsigned int flags, pid_t *pid)
 {
+	pid_t child, parent = getpid();
 	int report[2], ret;
-	pid_t child;
 
 	if (!exe || !argv || !argv[0] || !pid)
 		return -EINVAL;
@@ -82,7 +92,8 @@ int ksession_spawn_flags(const char *exe, char *const argv[], int out_fd,
 		return ret;
 	}
 	if (child == 0)
-		ksession_spawn_child(exe, argv, out_fd, flags, report[1]);
+		ksession_spawn_child(exe, argv, out_fd, flags, report[1],
+				parent);
 	close(report[1]);
 	ret = ksession_spawn_report(report[0]);
 	close(report[0]);

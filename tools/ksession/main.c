@@ -20,6 +20,10 @@ static const struct cli_command cli_commands[] = {
 	  "run kconsumerd on pipe streams fed by producers, verify the trace" },
 	{ "record", cli_record,
 	  "record kernel events (ftrace) with kconsumerd into a trace.dat" },
+	{ "recover", cli_recover,
+	  "assemble a trace.dat from the files a killed recording left" },
+	{ "list", cli_list,
+	  "list the events, trace options and clocks a recording can use" },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
@@ -36,7 +40,9 @@ static void cli_usage(FILE *out)
 	for (i = 0; i < CLI_NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", cli_commands[i].name,
 				cli_commands[i].summary);
-	fputs("\n'ksession COMMAND --help' describes a command's options.\n",
+	fputs("\n'ksession COMMAND --help' describes a command's options.\n"
+	      "\n"
+	      "Exit status: the command's (see its --help); 2 for a usage error.\n",
 			out);
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,11 +52,7 @@ static int record_collect_cpu(struct record *r, unsigned int i)
 		cli_errno(ret, "cannot read per_cpu/cpu%u/stats", i);
 		return ret;
 	}
-	if (stat(c->file, &sb) < 0) {
-		cli_errno(errno, "%s", c->file);
-		return -errno;
-	}
-	c->file_size = (uint64_t)sb.st_size;
+	c->file_size = stat(c->file, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	return 0;
 }
 
@@ -83,29 +80,86 @@ static void record_on_page(void *priv, unsigned int cpu, const void *page)
 }
 
 /* Does the trace.dat need kallsyms: asked for, or an event prints symbols? */
-static bool record_need_kallsyms(struct record *r)
+bool record_need_kallsyms(struct record *r)
 {
 	size_t i;
 
 	if (r->o.kallsyms >= 0)
 		return r->o.kallsyms;
-	for (i = 0; i < r->o.nevents; i++)
-		if (tracefs_event_prints_symbols(r->ti, r->o.events[i]))
+	if (r->o.stacktrace)
+		return true;
+	for (i = 0; i < r->nmatched; i++)
+		if (tracefs_event_prints_symbols(r->ti, r->matched[i]))
 			return true;
 	return false;
 }
 
-int record_write_tracedat(struct record *r, uint64_t *file_size)
+/* Is the file system of dir (almost) full? */
+static bool record_disk_full(const char *dir)
+{
+	struct statvfs sv;
+
+	return statvfs(dir, &sv) == 0 &&
+		(uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20);
+}
+
+/*
+ * CPUs whose buffer still held events at the end: their stream ended
+ * early.  Say where and why, in the words of the summary.
+ */
+void record_explain_partial(struct record *r)
+{
+	bool full = r->datadir && record_disk_full(r->datadir), any = false;
+	char list[256] = "";
+	size_t len;
+	unsigned int i;
+
+	for (i = 0; i < r->ncpus; i++) {
+		if (!r->cpu[i].online || !r->cpu[i].stats.entries)
+			continue;
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%.1f MiB on cpu%u",
+				any ? ", " : "",
+				(double)r->cpu[i].file_size / 1048576.0, i);
+		any = true;
+	}
+	if (!any && !r->write_failed)
+		return;
+	if (full)
+		record_partial(r, "disk full after %s", any ? list : "the data kept");
+	else if (r->write_failed)
+		record_partial(r, "a trace file could not be written%s%s",
+				any ? " after " : "", list);
+	else
+		record_partial(r, "the consumer stopped reading after %s", list);
+}
+
+/* The trace.dat could not be written: keep the pages, say how to retry. */
+static void record_write_failed(struct record *r, int err)
+{
+	cli_errno(err, "cannot write %s%s", r->o.path, err == -ENOSPC ?
+			" (disk full)" : "");
+	r->keep_datadir = true;
+	if (r->res.kept_temp)
+		cli_err("part of the pages is in %s; the rest stays in %s",
+				r->res.temp, r->datadir);
+	else
+		cli_err("the recorded pages are kept in %s: free some space, then "
+			"run `ksession recover %s`", r->datadir, r->datadir);
+}
+
+int record_write_tracedat(struct record *r)
 {
 	struct tracedat_cpu *cpus = calloc(r->ncpus, sizeof(*cpus));
-	struct tracedat_result res;
 	struct tracedat_input in = {
 		.instance_dirfd = tracefs_instance_dirfd(r->ti),
 		.root_dirfd = tracefs_root_dirfd(r->ti),
 		.systems = (const char *const *)r->systems,
 		.nsystems = r->nsystems, .cpus = cpus, .ncpus = r->ncpus,
-		.page_size = (size_t)r->subbuf_size, .kallsyms = record_need_kallsyms(r),
+		.page_size = (size_t)r->subbuf_size, .kallsyms = r->kallsyms,
 		.version = "ksession " KC_VERSION,
+		.file_version = r->o.file_version, .consume = true,
+		.whole_pages = r->partial[0] != '\0',
 		.on_page = record_on_page, .priv = r,
 	};
 	char *clock = NULL;
@@ -114,17 +168,17 @@ int record_write_tracedat(struct record *r, uint64_t *file_size)
 	int ret = cpus ? 0 : -ENOMEM;
 
 	for (i = 0; cpus && i < r->ncpus; i++) {
-		cpus[i].data_path = r->cpu[i].online ? r->cpu[i].file : NULL;
+		cpus[i].data_path = r->cpu[i].online && r->cpu[i].file_size ?
+			r->cpu[i].file : NULL;
 		cpus[i].stats = r->cpu[i].stats_text;
 	}
 	if (ret == 0)
 		ret = tracefs_read_at(in.instance_dirfd, "trace_clock", &clock, &len);
 	in.trace_clock = clock;
 	if (ret == 0)
-		ret = tracedat_write(r->o.path, &in, &res);
+		ret = tracedat_write(r->o.path, &in, &r->res);
 	if (ret < 0)
-		cli_errno(ret, "cannot write %s", r->o.path);
-	*file_size = ret == 0 ? res.file_size : 0;
+		record_write_failed(r, ret);
 	free(clock);
 	free(cpus);
 	return ret;
@@ -169,7 +223,7 @@ static void record_print_what(struct record *r)
 			r->stop_reason ? r->stop_reason : "stopped",
 			r->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice");
 	for (i = 0; i < r->o.nevents; i++)
-		printf(" %s", r->o.events[i]);
+		printf(" %s", r->o.events[i].spec);
 	putchar('\n');
 }
 
@@ -210,23 +264,35 @@ static void record_print_counts(const struct record_totals *t)
 		printf("bad pages:     %llu\n", (unsigned long long)t->bad_pages);
 }
 
-/* Bytes, CPU time, the output and how to read it. */
-static void record_print_costs(struct record *r, const struct record_totals *t,
-		uint64_t file_size)
+/* CPU seconds: ksession's own and the consumer's. */
+static void record_cpu_times(struct record *r, double *mine, double *theirs)
 {
 	struct rusage self;
-	double mine, theirs;
 
 	getrusage(RUSAGE_SELF, &self);
-	mine = record_tv(&self.ru_utime) + record_tv(&self.ru_stime);
-	theirs = record_tv(&r->consumer_ru.ru_utime) +
+	*mine = record_tv(&self.ru_utime) + record_tv(&self.ru_stime);
+	*theirs = record_tv(&r->consumer_ru.ru_utime) +
 		record_tv(&r->consumer_ru.ru_stime);
+}
+
+/* Bytes, CPU time, the output and how to read it. */
+static void record_print_costs(struct record *r, const struct record_totals *t)
+{
+	double mine, theirs, mib = 1048576.0;
+
+	record_cpu_times(r, &mine, &theirs);
 	printf("bytes:         %llu of pages (%.1f MiB), %s %.1f MiB\n",
-			(unsigned long long)t->bytes, (double)t->bytes / 1048576.0,
-			r->o.path, (double)file_size / 1048576.0);
+			(unsigned long long)t->bytes, (double)t->bytes / mib,
+			r->o.path, (double)r->res.file_size / mib);
 	printf("recorder CPU:  %.3f s (ksession %.3f s + kconsumerd %.3f s)\n",
 			mine + theirs, mine, theirs);
-	printf("output:        %s (trace.dat version 6)\n", r->o.path);
+	if (r->o.file_version == 7)
+		printf("output:        %s (trace.dat version 7, zstd: %.1f MiB of "
+			"pages in %.1f MiB, %.3f s CPU)\n", r->o.path,
+			(double)r->res.raw_bytes / mib,
+			(double)r->res.data_bytes / mib, r->res.compress_cpu);
+	else
+		printf("output:        %s (trace.dat version 6)\n", r->o.path);
 	printf("read it with:  trace-cmd report %s\n", r->o.path);
 }
 
@@ -245,15 +311,111 @@ static void record_print_command(struct record *r)
 				r->o.command[0], WTERMSIG(st), strsignal(WTERMSIG(st)));
 }
 
-void record_summary(struct record *r, uint64_t file_size)
+/* ---- JSON ---------------------------------------------------------------------- */
+
+/* A JSON string, escaped. */
+static void record_json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void record_json_cpus(struct record *r)
+{
+	const struct record_cpu *c;
+	bool first = true;
+	unsigned int i;
+
+	printf("\"cpus\":[");
+	for (i = 0; i < r->ncpus; i++) {
+		c = &r->cpu[i];
+		if (!c->online)
+			continue;
+		printf("%s{\"cpu\":%u,\"events\":%llu,\"lost\":%llu,"
+			"\"left\":%llu,\"bytes\":%llu}", first ? "" : ",", i,
+			(unsigned long long)c->pages.events,
+			(unsigned long long)record_lost(&c->stats),
+			(unsigned long long)c->stats.entries,
+			(unsigned long long)c->file_size);
+		first = false;
+	}
+	printf("],");
+}
+
+static void record_json_command(struct record *r)
+{
+	int st = r->command_status;
+
+	if (!r->o.command)
+		return;
+	printf(",\"command\":{\"name\":");
+	record_json_str(r->o.command[0]);
+	if (WIFSIGNALED(st))
+		printf(",\"signal\":%d}", WTERMSIG(st));
+	else
+		printf(",\"exit_status\":%d}", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/* The summary as one JSON object on one line. */
+static void record_json(struct record *r, const struct record_totals *t)
+{
+	double mine, theirs;
+
+	record_cpu_times(r, &mine, &theirs);
+	printf("{\"output\":");
+	record_json_str(r->o.path);
+	printf(",\"file_version\":%d,\"complete\":%s,\"partial\":",
+			r->o.file_version, r->partial[0] ? "false" : "true");
+	if (r->partial[0])
+		record_json_str(r->partial);
+	else
+		printf("null");
+	printf(",\"stop_reason\":");
+	record_json_str(r->stop_reason ? r->stop_reason : "stopped");
+	printf(",\"mode\":\"%s\",\"seconds\":%.3f,",
+			r->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice",
+			r->t_off - r->t_on);
+	record_json_cpus(r);
+	printf("\"events\":%llu,\"lost\":%llu,\"left\":%llu,"
+		"\"kernel_read_events\":%llu,\"page_bytes\":%llu,"
+		"\"file_bytes\":%llu,\"compressed_from\":%llu,"
+		"\"compress_cpu_s\":%.3f,\"ksession_cpu_s\":%.3f,"
+		"\"kconsumerd_cpu_s\":%.3f",
+		(unsigned long long)t->events, (unsigned long long)t->lost,
+		(unsigned long long)t->left, (unsigned long long)t->read,
+		(unsigned long long)t->bytes,
+		(unsigned long long)r->res.file_size,
+		(unsigned long long)r->res.raw_bytes, r->res.compress_cpu,
+		mine, theirs);
+	record_json_command(r);
+	printf("}\n");
+}
+
+void record_summary(struct record *r)
 {
 	struct record_totals t;
 
 	record_sum(r, &t);
-	record_print_what(r);
-	record_print_cpus(r);
-	record_print_counts(&t);
-	record_print_costs(r, &t, file_size);
-	record_print_command(r);
+	if (r->o.json) {
+		record_json(r, &t);
+	} else if (!r->o.quiet) {
+		if (r->partial[0])
+			printf("PARTIAL TRACE: %s\n", r->partial);
+		record_print_what(r);
+		record_print_cpus(r);
+		record_print_counts(&t);
+		record_print_costs(r, &t);
+		record_print_command(r);
+	}
+	if (r->partial[0] && (r->o.quiet || r->o.json))
+		cli_err("partial trace: %s", r->partial);
 	fflush(stdout);
 }

@@ -9,6 +9,7 @@
  * to empty and exits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,14 +25,19 @@
 #define RECORD_SLICE_MS 200		/* wait slice: progress, duration */
 #define RECORD_DRAIN_TIMEOUT_S 60.0	/* for the consumer's exit after STOP */
 #define RECORD_COMMAND_GRACE_MS 2000	/* SIGTERM to SIGKILL */
-#define RECORD_PROGRESS_CPUS 8		/* CPUs shown one by one */
 
 /* ---- the COMMAND --------------------------------------------------------------- */
 
-/* In the child: default signals, nothing blocked, exec; 127 if it fails. */
-static void record_command_child(char **argv)
+/*
+ * In the child: default signals, nothing blocked; wait for the go byte
+ * (tracing is on, and with -F this pid is the one traced), exec; 127 if
+ * it fails or ksession went away before the go.
+ */
+static void record_command_child(char **argv, int go_fd)
 {
 	sigset_t none;
+	char go;
+	ssize_t n;
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -40,26 +46,57 @@ static void record_command_child(char **argv)
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	do
+		n = read(go_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127);
+	close(go_fd);
 	execvp(argv[0], argv);
 	fprintf(stderr, "ksession: cannot run %s: %s\n", argv[0],
 			strerror(errno));
 	_exit(127);
 }
 
+/* Fork the COMMAND, held until record_command_go(). */
 static int record_command_start(struct record *r)
 {
+	int go[2], err;
 	pid_t pid;
 
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		err = errno;
+		cli_errno(err, "cannot make a pipe for the command");
+		return -err;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		cli_errno(errno, "cannot fork the command");
-		return -errno;
+		err = errno;
+		cli_errno(err, "cannot fork the command");
+		close(go[0]);
+		close(go[1]);
+		return -err;
 	}
-	if (pid == 0)
-		record_command_child(r->o.command);
+	if (pid == 0) {
+		close(go[1]);
+		record_command_child(r->o.command, go[0]);
+	}
+	close(go[0]);
+	r->go_fd = go[1];
 	r->command = pid;
 	return 0;
+}
+
+/* Let the COMMAND run. */
+static void record_command_go(struct record *r)
+{
+	if (r->go_fd < 0)
+		return;
+	if (write(r->go_fd, "g", 1) != 1)
+		cli_errno(errno, "cannot start the command");
+	close(r->go_fd);
+	r->go_fd = -1;
 }
 
 /* Reap the COMMAND if it has exited. */
@@ -83,47 +120,106 @@ static uint64_t record_file_size(const char *path)
 	return path && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
-/* Append " cpuN X.X MiB, L lost" for one CPU; returns its loss. */
-static uint64_t record_progress_cpu(struct record *r, unsigned int i,
-		char *line, size_t size, bool show)
+/* One CPU now: events the kernel took in, bytes (on disk + in the buffer), lost. */
+struct record_sample {
+	uint64_t events, bytes, lost;
+};
+
+static void record_sample_cpu(struct record *r, unsigned int i,
+		struct record_sample *s)
 {
 	struct tracefs_cpu_stats st;
-	uint64_t lost = 0;
-	size_t len = strlen(line);
 
-	if (tracefs_cpu_stats(r->ti, i, &st, NULL) == 0)
-		lost = st.overrun + st.commit_overrun + st.dropped;
-	if (show && len < size)
-		snprintf(line + len, size - len, "  cpu%u %.1f MiB, %llu lost", i,
-				(double)record_file_size(r->cpu[i].file) / 1048576.0,
-				(unsigned long long)lost);
-	return lost;
+	memset(s, 0, sizeof(*s));
+	s->bytes = record_file_size(r->cpu[i].file);
+	if (tracefs_cpu_stats(r->ti, i, &st, NULL) < 0)
+		return;
+	s->events = st.entries + st.read + st.overrun;
+	s->bytes += st.bytes;	/* below the wake-up threshold too */
+	s->lost = st.overrun + st.commit_overrun + st.dropped;
 }
 
-/* The progress line: time, then bytes written and events lost per CPU. */
-static void record_progress(struct record *r)
+/* " cpuN 12.3k ev/s 4.5 MiB 0 lost" (or the totals, when cpu < 0). */
+static void record_progress_item(char *buf, size_t size, int cpu,
+		double rate, uint64_t bytes, uint64_t lost)
 {
-	static double last;
-	bool each = r->nonline <= RECORD_PROGRESS_CPUS;
-	uint64_t lost = 0, bytes = 0;
-	double now = cli_now();
-	char line[1024];
+	char r[32];
+
+	if (rate >= 1e6)
+		snprintf(r, sizeof(r), "%.1fM", rate / 1e6);
+	else if (rate >= 1e3)
+		snprintf(r, sizeof(r), "%.1fk", rate / 1e3);
+	else
+		snprintf(r, sizeof(r), "%.0f", rate);
+	if (cpu >= 0)
+		snprintf(buf, size, "  cpu%d %s ev/s %.1f MiB %llu lost", cpu, r,
+				(double)bytes / 1048576.0, (unsigned long long)lost);
+	else
+		snprintf(buf, size, " %s ev/s %.1f MiB %llu lost", r,
+				(double)bytes / 1048576.0, (unsigned long long)lost);
+}
+
+/* The previous samples, for the rates. */
+struct record_progress_state {
+	double t;
+	uint64_t *events;	/* per CPU */
+};
+
+/*
+ * Append every CPU if they fit in width, else the totals of all CPUs;
+ * the line never wraps.
+ */
+static void record_progress_line(struct record *r, char *line, size_t size,
+		size_t width, struct record_progress_state *ps, double dt)
+{
+	struct record_sample s, tot = { 0 };
+	char item[96], each[1024] = "";
+	double rate = 0, all = 0;
 	unsigned int i;
 
-	if (!isatty(STDERR_FILENO) || now - last < RECORD_SLICE_MS / 1000.0)
-		return;
-	last = now;
-	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
 	for (i = 0; i < r->ncpus; i++) {
 		if (!r->cpu[i].online)
 			continue;
-		lost += record_progress_cpu(r, i, line, sizeof(line), each);
-		bytes += record_file_size(r->cpu[i].file);
+		record_sample_cpu(r, i, &s);
+		rate = dt > 0 && ps->t > 0 ? (double)(s.events - ps->events[i]) / dt : 0;
+		ps->events[i] = s.events;
+		all += rate;
+		tot.bytes += s.bytes;
+		tot.lost += s.lost;
+		record_progress_item(item, sizeof(item), (int)i, rate, s.bytes, s.lost);
+		if (strlen(each) + strlen(item) < sizeof(each))
+			strcat(each, item);
 	}
-	if (!each)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line),
-				"  %u CPUs %.1f MiB, %llu lost", r->nonline,
-				(double)bytes / 1048576.0, (unsigned long long)lost);
+	if (strlen(line) + strlen(each) <= width) {
+		strncat(line, each, size - strlen(line) - 1);
+		return;
+	}
+	record_progress_item(item, sizeof(item), -1, all, tot.bytes, tot.lost);
+	snprintf(each, sizeof(each), "  %u CPUs%s", r->nonline, item);
+	if (strlen(line) + strlen(each) > width)	/* narrow: no "recording" */
+		memmove(line, line + strlen("recording "),
+				strlen(line) - strlen("recording ") + 1);
+	strncat(line, each, size - strlen(line) - 1);
+}
+
+/* The progress line on a terminal: time, events/s, MiB and loss. */
+static void record_progress(struct record *r)
+{
+	static struct record_progress_state ps;
+	size_t width = (size_t)cli_term_width() - 1;
+	double now = cli_now();
+	char line[1024];
+
+	if (r->o.quiet || !isatty(STDERR_FILENO) ||
+			now - ps.t < RECORD_SLICE_MS / 1000.0)
+		return;
+	if (!ps.events && !(ps.events = calloc(r->ncpus, sizeof(*ps.events))))
+		return;
+	snprintf(line, sizeof(line), "recording %.1f s", now - r->t_on);
+	record_progress_line(r, line, sizeof(line), width, &ps, now - ps.t);
+	ps.t = now;
+	if (width < sizeof(line))
+		line[width] = '\0';
 	cli_progress("%s", line);
 }
 
@@ -144,17 +240,42 @@ static void record_pump(struct record *r, int ms)
 	record_check_consumer(r);
 }
 
-/* Why recording ends now (0: a normal end, -errno: a failure), or 1 to go on. */
+/* How a child ended, in words: "was killed by signal 9 (Killed)". */
+static void record_wait_words(int st, char *buf, size_t size)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(st),
+				strsignal(WTERMSIG(st)));
+	else if (WIFEXITED(st) && WEXITSTATUS(st))
+		snprintf(buf, size, "failed (exit status %d)", WEXITSTATUS(st));
+	else
+		snprintf(buf, size, "exited");
+}
+
+/* The consumer is gone while recording: the trace ends there. */
+static void record_consumer_gone(struct record *r)
+{
+	char how[128] = "closed its error socket";
+
+	if (r->consumer >= 0 && ksession_wait(r->consumer, 1000,
+				&r->consumer_status, &r->consumer_ru) == 0)
+		r->consumer = -1;
+	if (r->consumer < 0)
+		record_wait_words(r->consumer_status, how, sizeof(how));
+	record_partial(r, "the consumer %s while recording", how);
+	r->stop_reason = "the consumer ended";
+}
+
+/* Why recording ends now (0), or 1 to go on. */
 static int record_should_stop(struct record *r)
 {
-	if (r->consumer_errors)
-		return -EPROTO;
-	if (r->consumer < 0 || r->err_closed) {
-		cli_err("kconsumerd exited while recording (wait status %#x)",
-				r->consumer < 0 ? r->consumer_status : 0);
-		return -ECHILD;
-	}
-	if (record_interrupted())
+	if (r->write_failed)
+		r->stop_reason = "a trace file could not be written";
+	else if (r->consumer_errors)
+		r->stop_reason = "the consumer reported an error";
+	else if (r->consumer < 0 || r->err_closed)
+		record_consumer_gone(r);
+	else if (record_interrupted())
 		r->stop_reason = "interrupted";
 	else if (r->command_done)
 		r->stop_reason = "the command exited";
@@ -178,16 +299,22 @@ static int record_slice_ms(struct record *r)
 
 int record_run(struct record *r)
 {
-	int ret;
+	int ret = 0;
 
+	if (r->o.command)
+		ret = record_command_start(r);
+	if (ret == 0 && r->o.only_command)
+		ret = record_set_pids(r, r->command);
+	if (ret < 0)
+		return ret;
 	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "tracing_on", "1");
 	if (ret < 0) {
 		cli_errno(ret, "cannot turn tracing on");
 		return ret;
 	}
 	r->t_on = cli_now();
-	if (r->o.command && (ret = record_command_start(r)) < 0)
-		return ret;
+	r->started = true;
+	record_command_go(r);
 	while ((ret = record_should_stop(r)) > 0) {
 		record_pump(r, record_slice_ms(r));
 		record_progress(r);
@@ -213,17 +340,21 @@ static void record_tracing_off(struct record *r)
 	r->command = -1;
 }
 
-/* How the consumer ended: 0 if with EXIT_SUCCESS and status 0. */
+/* How the consumer ended: 0 if it finished its work; else partial. */
 static int record_consumer_result(struct record *r)
 {
 	int st = r->consumer_status;
+	char how[128];
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		cli_err("kconsumerd ended with wait status %#x", st);
+		record_wait_words(st, how, sizeof(how));
+		record_partial(r, "the consumer %s while draining", how);
 		return -EPROTO;
 	}
 	if (!r->exit_success) {
-		cli_err("kconsumerd exited without KCONSUMERD_EXIT_SUCCESS");
+		record_partial(r, "the consumer exited before draining every "
+				"buffer%s", r->o.verbose ?
+				" (no KCONSUMERD_EXIT_SUCCESS)" : "");
 		return -EPROTO;
 	}
 	return r->consumer_errors ? -EPROTO : 0;
@@ -248,8 +379,11 @@ int record_stop(struct record *r)
 	record_read_codes(r);
 	cli_progress_clear();
 	if (r->consumer >= 0) {
-		cli_err("kconsumerd did not exit %.0f s after STOP",
+		record_partial(r, "the consumer did not finish draining in %.0f s",
 				RECORD_DRAIN_TIMEOUT_S);
+		ksession_terminate(r->consumer, RECORD_COMMAND_GRACE_MS,
+				&r->consumer_status, &r->consumer_ru);
+		r->consumer = -1;
 		return -ETIMEDOUT;
 	}
 	return record_consumer_result(r);

@@ -141,7 +141,45 @@ static int record_subbuf(struct record *r)
 	return 0;
 }
 
-/* Sub-buffer size, buffer size, wake-up threshold, clock. */
+/* The trace clock asked for (local by default), named if refused. */
+static int record_clock(struct record *r)
+{
+	const char *clock = r->o.clock ? r->o.clock : "local";
+	int fd = tracefs_instance_dirfd(r->ti), ret;
+	size_t len;
+	char *all;
+
+	ret = tracefs_write_at(fd, "trace_clock", clock);
+	if (ret == -EINVAL && tracefs_read_at(fd, "trace_clock", &all, &len) == 0) {
+		all[strcspn(all, "\n")] = '\0';
+		cli_err("-C %s: no such trace clock (the kernel has: %s)", clock,
+				all);
+		free(all);
+	} else if (ret < 0) {
+		cli_errno(ret, "cannot set the trace clock to %s", clock);
+	}
+	return ret;
+}
+
+/* Instance options: stack traces (-T), following forks (-c). */
+static int record_options(struct record *r)
+{
+	int fd = tracefs_instance_dirfd(r->ti), ret = 0;
+
+	if (r->o.stacktrace) {
+		ret = tracefs_write_at(fd, "options/stacktrace", "1");
+		if (ret < 0)
+			cli_errno(ret, "-T: cannot turn on options/stacktrace");
+	}
+	if (ret == 0 && r->o.children) {
+		ret = tracefs_write_at(fd, "options/event-fork", "1");
+		if (ret < 0)
+			cli_errno(ret, "-c: cannot turn on options/event-fork");
+	}
+	return ret;
+}
+
+/* Sub-buffer size, buffer size, wake-up threshold, clock, options. */
 static int record_settings(struct record *r)
 {
 	int ret;
@@ -151,59 +189,157 @@ static int record_settings(struct record *r)
 		ret = record_set(r, "buffer_size_kb", r->o.buffer_kb);
 	if (ret == 0)
 		ret = record_set(r, "buffer_percent", r->o.buffer_percent);
-	if (ret == 0) {
-		ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
-				"trace_clock", "local");
-		if (ret < 0)
-			cli_errno(ret, "cannot set trace_clock");
-	}
+	if (ret == 0)
+		ret = record_clock(r);
+	if (ret == 0)
+		ret = record_options(r);
 	return ret;
 }
 
-/* Remember the system of an event spec once. */
-static int record_add_system(struct record *r, const char *spec)
+/* Remember the system of an event once. */
+static int record_add_system(struct record *r, const char *sys)
 {
-	char *sys = tracefs_event_system(spec), **n;
+	char **n;
 	size_t i;
 
-	if (!sys)
-		return -ENOMEM;
-	for (i = 0; i < r->nsystems; i++) {
-		if (!strcmp(r->systems[i], sys)) {
-			free(sys);
+	for (i = 0; i < r->nsystems; i++)
+		if (!strcmp(r->systems[i], sys))
 			return 0;
-		}
-	}
 	n = realloc(r->systems, (r->nsystems + 1) * sizeof(*n));
-	if (!n) {
-		free(sys);
+	if (!n || !(n[r->nsystems] = strdup(sys))) {
+		if (n)
+			r->systems = n;
 		return -ENOMEM;
 	}
 	r->systems = n;
-	r->systems[r->nsystems++] = sys;
+	r->nsystems++;
 	return 0;
 }
 
-/* Enable every -e event; a name that does not exist is an error. */
+/* Remember "sys:ev" of an enabled event. */
+static int record_add_matched(struct record *r, const char *sys, const char *ev)
+{
+	char **n = realloc(r->matched, (r->nmatched + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	r->matched = n;
+	r->matched[r->nmatched++] = cli_strdup_printf("%s:%s", sys, ev);
+	return record_add_system(r, sys);
+}
+
+/* Set an -f filter on one event; the kernel's word on a bad one. */
+static int record_filter(struct record *r, const struct record_event *e,
+		const char *sys, const char *ev)
+{
+	char *why = NULL;
+	int ret;
+
+	ret = tracefs_set_filter(tracefs_instance_dirfd(r->ti), sys, ev,
+			e->filter, &why);
+	while (why && *why && strchr(" \n", why[strlen(why) - 1]))
+		why[strlen(why) - 1] = '\0';
+	if (ret == -EINVAL)
+		cli_err("-f %s: bad filter for %s:%s%s%s", e->filter, sys, ev,
+				why ? ", the kernel says:\n" : "",
+				why ? why : "");
+	else if (ret < 0)
+		cli_errno(ret, "cannot set the filter of %s:%s", sys, ev);
+	free(why);
+	return ret;
+}
+
+/* One event of an -e: enable it (events with no enable file are ftrace's). */
+struct record_match {
+	struct record *r;
+	const struct record_event *e;
+	int enabled;
+	bool failed;	/* said why already */
+};
+
+static int record_enable_one(const char *sys, const char *ev, void *priv)
+{
+	struct record_match *m = priv;
+	char rel[320];
+	int ret;
+
+	snprintf(rel, sizeof(rel), "events/%s/%s/enable", sys, ev);
+	if (m->e->filter && (ret = record_filter(m->r, m->e, sys, ev)) < 0) {
+		m->failed = true;
+		return ret;
+	}
+	ret = tracefs_write_at(tracefs_instance_dirfd(m->r->ti), rel, "1");
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		cli_errno(ret, "cannot enable %s:%s", sys, ev);
+		m->failed = true;
+		return ret;
+	}
+	m->enabled++;
+	return record_add_matched(m->r, sys, ev);
+}
+
+/* Enable every -e event; a name that matches nothing is an error. */
 static int record_enable_events(struct record *r)
 {
-	const char *spec;
+	struct record_match m = { .r = r };
 	size_t i;
 	int ret;
 
 	for (i = 0; i < r->o.nevents; i++) {
-		spec = r->o.events[i];
-		ret = tracefs_enable_event(r->ti, spec);
-		if (ret == -ENOENT || ret == -EINVAL)
-			cli_err("no such event: %s", spec);
-		else if (ret < 0)
-			cli_errno(ret, "cannot enable %s", spec);
-		if (ret == 0)
-			ret = record_add_system(r, spec);
+		m.e = &r->o.events[i];
+		m.enabled = 0;
+		ret = tracefs_events_match(tracefs_instance_dirfd(r->ti),
+				m.e->spec, record_enable_one, &m);
+		if (m.failed)
+			return ret;
+		if (ret == -EINVAL || (ret >= 0 && !m.enabled)) {
+			cli_err("no such event: %s (`ksession list -e` lists "
+				"them)", m.e->spec);
+			return -ENOENT;
+		}
 		if (ret < 0)
 			return ret;
 	}
 	return 0;
+}
+
+/* Is cpu in the -M mask (hexadecimal, commas allowed, cpu0 rightmost)? */
+static bool record_in_mask(const char *mask, unsigned int cpu)
+{
+	size_t len = strlen(mask);
+	unsigned int nibble = 0;
+	const char *p;
+	int v;
+
+	for (p = mask + len; p > mask; ) {
+		if (*--p == ',')
+			continue;
+		if (nibble++ != cpu / 4)
+			continue;
+		v = *p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10;
+		return (v >> (cpu % 4)) & 1;
+	}
+	return false;
+}
+
+/* -M: the instance's tracing_cpumask. */
+static int record_cpumask(struct record *r)
+{
+	int ret;
+
+	if (!r->o.cpumask)
+		return 0;
+	if (!r->nonline) {
+		cli_err("-M %s: no online CPU is in this mask", r->o.cpumask);
+		return -EINVAL;
+	}
+	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "tracing_cpumask",
+			r->o.cpumask);
+	if (ret < 0)
+		cli_errno(ret, "-M %s: cannot write tracing_cpumask", r->o.cpumask);
+	return ret;
 }
 
 /* The online CPUs: r->ncpus slots, r->cpu[i].online. */
@@ -218,8 +354,9 @@ static int record_cpus(struct record *r)
 	if (n > 0 && !r->cpu)
 		n = -ENOMEM;
 	for (i = 0; n > 0 && i < (unsigned int)n; i++) {
-		r->cpu[i].online = online[i];
-		r->nonline += online[i];
+		r->cpu[i].online = online[i] && (!r->o.cpumask ||
+				record_in_mask(r->o.cpumask, i));
+		r->nonline += r->cpu[i].online;
 	}
 	free(online);
 	if (n < 0) {
@@ -227,7 +364,7 @@ static int record_cpus(struct record *r)
 		return n;
 	}
 	r->ncpus = (unsigned int)n;
-	return 0;
+	return record_cpumask(r);
 }
 
 /* Create the instance, with a clear word for the usual failures. */
@@ -247,6 +384,7 @@ static int record_create_instance(struct record *r)
 				"failed", TRACEFS_ROOT);
 		return ret;
 	}
+	record_reap_stale();
 	snprintf(r->instance_name, sizeof(r->instance_name), "ksession-%d",
 			(int)getpid());
 	ret = tracefs_instance_create(r->instance_name, &r->ti);
@@ -266,6 +404,8 @@ int record_setup_instance(struct record *r)
 		ret = record_settings(r);
 	if (ret == 0)
 		ret = record_enable_events(r);
+	if (ret == 0)
+		ret = record_set_pids(r, -1);
 	if (ret < 0)
 		return ret;
 	r->subbuf_size = tracefs_subbuf_size(r->ti);
@@ -308,20 +448,50 @@ void record_show_log(struct record *r)
 
 /*
  * Leave the recorder's own processes (ksession, kconsumerd) out of the
- * events, as trace-cmd does, unless --no-filter.
+ * events, as trace-cmd does, unless --no-filter.  Not with -F: only the
+ * command is traced then, and with -c (event-fork) the command, forked
+ * by ksession, would inherit its place in the notrace list.
  */
 static void record_filter_self(struct record *r)
 {
 	char pids[64];
 	int ret;
 
-	if (!r->o.filter_self)
+	if (!r->o.filter_self || r->o.only_command)
 		return;
 	snprintf(pids, sizeof(pids), "%d %d", (int)getpid(), (int)r->consumer);
 	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
 			"set_event_notrace_pid", pids);
 	if (ret < 0 && r->o.verbose)
 		cli_errno(ret, "note: cannot leave the recorder out of the trace");
+}
+
+int record_set_pids(struct record *r, pid_t command)
+{
+	char *list = strdup(""), *n;
+	size_t i;
+	int ret;
+
+	if (!r->o.npids && command <= 0)
+		return 0;
+	for (i = 0; list && i < r->o.npids; i++) {
+		n = cli_strdup_printf("%s%d ", list, (int)r->o.pids[i]);
+		free(list);
+		list = n;
+	}
+	if (list && command > 0) {
+		n = cli_strdup_printf("%s%d", list, (int)command);
+		free(list);
+		list = n;
+	}
+	if (!list)
+		return -ENOMEM;
+	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti), "set_event_pid",
+			list);
+	if (ret < 0)
+		cli_errno(ret, "cannot trace only pids %s (set_event_pid)", list);
+	free(list);
+	return ret;
 }
 
 /* The running consumer: its nice value; keep the recorder out of the trace. */
@@ -393,14 +563,18 @@ static void record_handle_code(struct record *r, int code)
 		r->exit_success = true;
 		break;
 	case KCONSUMERD_ERROR_RECV_FD:
-		cli_err("kconsumerd refused a stream (%s): it cannot consume "
-			"this trace_pipe_raw (see its log)",
-			ksession_code_name(code));
+		cli_err("the consumer refused a stream: it cannot read this "
+			"trace_pipe_raw (see its log)%s%s", r->o.verbose ?
+			" - " : "", r->o.verbose ? ksession_code_name(code) : "");
 		r->consumer_errors++;
 		break;
+	case KCONSUMERD_OUTFD_ERROR:
+		r->write_failed = true;
+		break;
 	default:
-		cli_err("kconsumerd reported %s (%d)", ksession_code_name(code),
-				code);
+		cli_err("the consumer reported an error (see its log)%s%s",
+			r->o.verbose ? " - " : "",
+			r->o.verbose ? ksession_code_name(code) : "");
 		r->consumer_errors++;
 	}
 }

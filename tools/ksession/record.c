@@ -8,12 +8,13 @@
  * trace-cmd reads and prints a summary.  The instance and the temporary
  * files are removed at the end, on errors and on Ctrl-C/SIGTERM too.
  *
- * Exit status: 0; 1 if recording failed; 2 for a usage error; or the
+ * Exit status: 0; 1 if recording failed (no trace.dat); 2 for a usage
+ * error; 3 when the trace.dat is partial (the summary says why); or the
  * COMMAND's own failure (its exit status, 128 + signal) when it ended
  * the recording by failing.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,147 +29,6 @@
 
 #define RECORD_REMOVE_TRIES 20		/* instance rmdir while EBUSY */
 #define RECORD_REMOVE_STEP_MS 50
-
-static void record_usage(FILE *out)
-{
-	fputs("Usage: ksession record [OPTIONS] [-- COMMAND ARGS...]\n"
-	      "\n"
-	      "Record kernel events with ftrace and kconsumerd into a trace.dat\n"
-	      "(version 6) that `trace-cmd report` reads.  Records while COMMAND\n"
-	      "runs, or for --duration, or until Ctrl-C.  Needs root.\n"
-	      "\n"
-	      "  -e, --event SYSTEM[:EVENT]  enable an event, or all events of a\n"
-	      "                          system (repeatable, at least one)\n"
-	      "  -b, --buffer-kb KB      ring buffer size per CPU (default: the\n"
-	      "                          kernel's)\n"
-	      "      --subbuf-kb KB      sub-buffer size (default: 64, or less for\n"
-	      "                          at least 4 sub-buffers per buffer)\n"
-	      "      --buffer-percent P  wake the consumer when a buffer is P% full\n"
-	      "                          (default 25)\n"
-	      "      --consumer-nice N   the consumer's nice value (default -10; it\n"
-	      "                          must keep up when the traced load fills\n"
-	      "                          every CPU)\n"
-	      "  -m, --mode splice|mmap  how the consumer reads the buffers\n"
-	      "                          (default splice)\n"
-	      "  -o, --output FILE       the trace.dat to write (default trace.dat)\n"
-	      "  -d, --duration S        stop after S seconds\n"
-	      "  -c, --consumer PATH     kconsumerd binary (default: beside ksession,\n"
-	      "                          then the build tree, then PATH)\n"
-	      "      --socket PATH       command socket of the consumer (default: a\n"
-	      "                          private directory)\n"
-	      "      --kallsyms          put /proc/kallsyms in the trace.dat (default:\n"
-	      "                          when an event prints kernel symbols)\n"
-	      "      --no-kallsyms       never put it in\n"
-	      "      --no-filter         trace ksession and kconsumerd themselves too\n"
-	      "  -v, --verbose           print the consumer's codes; twice: run it\n"
-	      "                          with -v (its log is shown on failure)\n"
-	      "  -h, --help              this help\n", out);
-}
-
-/* Add one -e spec. */
-static int record_opt_event(struct record_opts *o, const char *spec)
-{
-	const char **n = realloc(o->events, (o->nevents + 1) * sizeof(*n));
-
-	if (!n)
-		return -1;
-	o->events = n;
-	o->events[o->nevents++] = spec;
-	return 0;
-}
-
-/* Options with a value that needs checking; -1 if it is bad. */
-static int record_opt_value(struct record_opts *o, int c, const char *arg)
-{
-	char *end;
-
-	switch (c) {
-	case 'e': return *arg ? record_opt_event(o, arg) : -1;
-	case 'b': return cli_parse_u64(arg, 1, 1 << 30, &o->buffer_kb) ? 0 : -1;
-	case 'S': return cli_parse_u64(arg, 1, 1 << 20, &o->subbuf_kb) ? 0 : -1;
-	case 'P': return cli_parse_u64(arg, 0, 100, &o->buffer_percent) ? 0 : -1;
-	case 'N':
-		o->consumer_nice = (int)strtol(arg, &end, 10);
-		return *arg && !*end && o->consumer_nice >= -20 &&
-			o->consumer_nice <= 19 ? 0 : -1;
-	case 'd':
-		o->duration = strtod(arg, &end);
-		return *end || !(o->duration > 0 && o->duration < 1e9) ? -1 : 0;
-	case 'm':
-		if (!strcmp(arg, "splice"))
-			o->output = LTTNG_EVENT_SPLICE;
-		else if (!strcmp(arg, "mmap"))
-			o->output = LTTNG_EVENT_MMAP;
-		else
-			return -1;
-		return 0;
-	}
-	return -1;
-}
-
-/* "--name" of the option with value c, for messages. */
-static const char *record_opt_name(const struct option *opts, int c)
-{
-	static char name[64];
-
-	for (; opts->name; opts++)
-		if (opts->val == c)
-			break;
-	snprintf(name, sizeof(name), "--%s", opts->name ? opts->name : "?");
-	return name;
-}
-
-/* Parse options: 0 to go on, 1 if help was shown, -1 on a usage error. */
-static int record_parse(int argc, char **argv, struct record_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "event", required_argument, NULL, 'e' },
-		{ "buffer-kb", required_argument, NULL, 'b' },
-		{ "subbuf-kb", required_argument, NULL, 'S' },
-		{ "buffer-percent", required_argument, NULL, 'P' },
-		{ "consumer-nice", required_argument, NULL, 'N' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "consumer", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'C' },
-		{ "kallsyms", no_argument, NULL, 'k' },
-		{ "no-kallsyms", no_argument, NULL, 'K' },
-		{ "no-filter", no_argument, NULL, 'F' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:b:m:o:d:c:vh", longopts,
-					NULL)) != -1) {
-		switch (c) {
-		case 'o': o->path = optarg; break;
-		case 'c': o->consumer = optarg; break;
-		case 'C': o->socket = optarg; break;
-		case 'k': o->kallsyms = 1; break;
-		case 'K': o->kallsyms = 0; break;
-		case 'F': o->filter_self = false; break;
-		case 'v': o->verbose++; break;
-		case 'h': record_usage(stdout); return 1;
-		case '?': record_usage(stderr); return -1;
-		default:
-			if (record_opt_value(o, c, optarg) < 0) {
-				cli_err("record: bad value '%s' for %s", optarg,
-						record_opt_name(longopts, c));
-				return -1;
-			}
-		}
-	}
-	if (optind < argc)
-		o->command = argv + optind;
-	if (o->nevents)
-		return 0;
-	cli_err("record: no event given (-e SYSTEM[:EVENT], e.g. -e sched:sched_switch)");
-	return -1;
-}
 
 /* ---- directories ------------------------------------------------------------------ */
 
@@ -244,7 +104,7 @@ static void record_teardown(struct record *r)
 	ksession_free(r->ks);
 	record_remove_instance(r);
 	record_signals_close();
-	if (r->datadir)
+	if (r->datadir && !r->keep_datadir)
 		cli_rm_rf(r->datadir);
 	if (r->rundir)
 		cli_rm_rf(r->rundir);
@@ -252,8 +112,14 @@ static void record_teardown(struct record *r)
 		free(r->cpu[i].file);
 		free(r->cpu[i].stats_text);
 	}
+	if (r->go_fd >= 0)
+		close(r->go_fd);
 	for (j = 0; j < r->nsystems; j++)
 		free(r->systems[j]);
+	for (j = 0; j < r->nmatched; j++)
+		free(r->matched[j]);
+	free(r->matched);
+	free(r->o.pids);
 	free(r->systems);
 	free(r->cpu);
 	free(r->consumer_bin);
@@ -264,14 +130,36 @@ static void record_teardown(struct record *r)
 
 /* ---- the whole run ------------------------------------------------------------------ */
 
+void record_partial(struct record *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->partial);
+	va_list ap;
+
+	if (len && len < sizeof(r->partial) - 2) {
+		strcpy(r->partial + len, "; ");
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->partial + len, sizeof(r->partial) - len, fmt, ap);
+	va_end(ap);
+}
+
 /* Instance, directories, consumer, streams; stops early on a signal. */
 static int record_prepare(struct record *r)
 {
 	int ret;
 
-	ret = record_setup_instance(r);
+	ret = record_check_output(r->o.path);
+	if (ret == 0)
+		ret = record_setup_instance(r);
 	if (ret == 0 && !record_interrupted())
 		ret = record_dirs(r);
+	if (ret == 0) {
+		r->kallsyms = record_need_kallsyms(r);
+		ret = record_reserve(r, r->kallsyms);
+	}
+	if (ret == 0)
+		ret = record_keep_metadata(r, r->kallsyms);
 	if (ret == 0 && !record_interrupted())
 		ret = record_start_consumer(r);
 	if (ret == 0 && !record_interrupted())
@@ -279,22 +167,6 @@ static int record_prepare(struct record *r)
 	if (ret == 0 && record_interrupted()) {
 		cli_err("interrupted before recording started");
 		ret = -EINTR;
-	}
-	return ret;
-}
-
-/* Check that the buffers ended empty and the pages agree with the kernel. */
-static int record_check(struct record *r)
-{
-	unsigned int i;
-	int ret = 0;
-
-	for (i = 0; i < r->ncpus; i++) {
-		if (!r->cpu[i].online || !r->cpu[i].stats.entries)
-			continue;
-		cli_err("cpu%u: %llu entries left in the buffer", i,
-				(unsigned long long)r->cpu[i].stats.entries);
-		ret = -EPROTO;
 	}
 	return ret;
 }
@@ -322,33 +194,40 @@ static void record_mark(struct record *r, const char *phase)
 	last = now;
 }
 
-/* Record, stop, write and report; 0 or a negative errno. */
+/*
+ * Record, stop, write and report; 0, or a negative errno when there is
+ * no trace.  Once tracing was on, whatever reached the page files is
+ * written as a trace.dat, partial if the recording ended early.
+ */
 static int record_session(struct record *r)
 {
-	uint64_t size = 0;
-	int ret, ret2;
+	int ret;
 
 	ret = record_prepare(r);
 	record_mark(r, "setup");
 	if (ret == 0)
 		ret = record_run(r);
 	record_mark(r, "recording");
-	if (r->ti && r->consumer >= 0) {
-		ret2 = record_stop(r);
-		ret = ret ? ret : ret2;
-	}
+	if (r->ti && (r->started || r->consumer >= 0))
+		record_stop(r);
 	record_mark(r, "drain");
-	if (ret < 0) {
+	if (!r->started) {
 		record_show_log(r);
-		return ret;
+		return ret < 0 ? ret : -EIO;
 	}
+	if (ret < 0 && !r->partial[0])
+		record_partial(r, "the recording failed");
 	ret = record_collect(r);
+	record_explain_partial(r);
+	if (r->partial[0])
+		record_show_log(r);
+	record_unreserve(r);
 	if (ret == 0)
-		ret = record_write_tracedat(r, &size);
+		ret = record_write_tracedat(r);
 	record_mark(r, "trace.dat");
 	if (ret == 0)
-		record_summary(r, size);
-	return ret ? ret : record_check(r);
+		record_summary(r);
+	return ret;
 }
 
 /* The exit status: see the top of the file. */
@@ -358,6 +237,8 @@ static int record_exit_status(struct record *r, int ret)
 
 	if (ret < 0)
 		return 1;
+	if (r->partial[0])
+		return 3;
 	if (!r->o.command || !r->stop_reason ||
 			strcmp(r->stop_reason, "the command exited"))
 		return 0;
@@ -372,14 +253,15 @@ int cli_record(int argc, char **argv)
 		.o = { .buffer_percent = RECORD_DEFAULT_BUFFER_PERCENT,
 		       .consumer_nice = RECORD_DEFAULT_CONSUMER_NICE,
 		       .output = LTTNG_EVENT_SPLICE, .path = "trace.dat",
-		       .kallsyms = -1, .filter_self = true },
-		.consumer = -1, .command = -1,
+		       .kallsyms = -1, .filter_self = true, .file_version = 7 },
+		.consumer = -1, .command = -1, .go_fd = -1,
 	};
 	int ret;
 
 	ret = record_parse(argc, argv, &r.o);
 	if (ret) {
 		free(r.o.events);
+		free(r.o.pids);
 		return ret > 0 ? 0 : 2;
 	}
 	ret = record_signals_setup();

@@ -17,6 +17,7 @@
 #include "ftrace-page.h"
 #include "ksession.h"
 #include "tracefs.h"
+#include "tracedat.h"
 
 /* Wake-up threshold of the consumer, in percent of the buffer. */
 #define RECORD_DEFAULT_BUFFER_PERCENT 25
@@ -30,9 +31,25 @@
 /* Largest default sub-buffer, in KiB (--subbuf-kb overrides). */
 #define RECORD_SUBBUF_MAX_KB 64
 
+/* One -e, with the -f that followed it. */
+struct record_event {
+	const char *spec;
+	const char *filter;	/* or NULL */
+};
+
 struct record_opts {
-	const char **events;	/* -e specs */
+	struct record_event *events;	/* -e specs */
 	size_t nevents;
+	pid_t *pids;		/* -P */
+	size_t npids;
+	bool only_command;	/* -F */
+	bool children;		/* -c: their children too */
+	const char *clock;	/* -C; NULL: local */
+	const char *cpumask;	/* -M, hexadecimal; NULL: every CPU */
+	bool stacktrace;	/* -T */
+	bool quiet;		/* -q */
+	bool json;		/* --json */
+	int file_version;	/* --file-version: 6 or 7 */
 	uint64_t buffer_kb;	/* -b; 0: the kernel's default */
 	uint64_t subbuf_kb;	/* --subbuf-kb; 0: record_default_subbuf_kb() */
 	uint64_t buffer_percent;
@@ -50,7 +67,7 @@ struct record_opts {
 
 /* One recorded CPU. */
 struct record_cpu {
-	bool online;
+	bool online;		/* online and recorded (in -M's mask) */
 	char *file;		/* its page file, absolute */
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
@@ -69,6 +86,9 @@ struct record {
 	struct record_cpu *cpu;
 	char **systems;		/* distinct systems of the events */
 	size_t nsystems;
+	char **matched;		/* "system:event" of every event enabled */
+	size_t nmatched;
+	int go_fd;		/* -F: write end of the COMMAND's start pipe */
 	/* files */
 	char *rundir;		/* private: sockets, consumer log */
 	char *datadir;		/* next to the output: the page files */
@@ -87,7 +107,20 @@ struct record {
 	bool command_done;
 	double t_on, t_off;	/* tracing on / off (CLOCK_MONOTONIC) */
 	const char *stop_reason;
+	bool started;		/* tracing was turned on */
+	bool write_failed;	/* the consumer could not write a trace file */
+	char partial[512];	/* why the trace is partial, or "" */
+	bool kallsyms;		/* the trace.dat holds kallsyms */
+	bool keep_datadir;	/* the pages could not be assembled: keep them */
+	struct tracedat_result res;	/* the trace.dat written */
 };
+
+/* Add a reason to r->partial ("; "-separated). */
+void record_partial(struct record *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* record-opts.c: 0 to go on, 1 if help was shown, -1 on a usage error. */
+int record_parse(int argc, char **argv, struct record_opts *o);
 
 /* record-session.c */
 int record_signals_setup(void);
@@ -97,10 +130,22 @@ int record_signal_fd(void);
 void record_signals_drain(void);
 int record_setup_instance(struct record *r);
 int record_start_consumer(struct record *r);
+/* set_event_pid: the -P pids and command (if > 0). */
+int record_set_pids(struct record *r, pid_t command);
 int record_add_streams(struct record *r);
 void record_show_log(struct record *r);
 void record_read_codes(struct record *r);
 void record_check_consumer(struct record *r);
+
+/* record-keep.c: the output checked, disk room, metadata beside the pages. */
+int record_check_output(const char *path);
+int record_reserve(struct record *r, bool kallsyms);
+void record_unreserve(struct record *r);
+int record_keep_metadata(struct record *r, bool kallsyms);
+void record_keep_stats(struct record *r);
+
+/* record-stale.c: remove instances whose ksession is gone, saying so. */
+void record_reap_stale(void);
 
 /* record-run.c */
 int record_run(struct record *r);
@@ -108,7 +153,9 @@ int record_stop(struct record *r);
 
 /* record-report.c */
 int record_collect(struct record *r);
-int record_write_tracedat(struct record *r, uint64_t *file_size);
-void record_summary(struct record *r, uint64_t file_size);
+bool record_need_kallsyms(struct record *r);
+void record_explain_partial(struct record *r);
+int record_write_tracedat(struct record *r);
+void record_summary(struct record *r);
 
 #endif /* KSESSION_RECORD_H */

@@ -21,34 +21,19 @@
 #include <unistd.h>
 
 #include "tracedat.h"
+#include "tracedat-int.h"
 
-#define TRACEDAT_COPY_CHUNK (1 << 20)	/* CPU data bytes per read and write */
-#define TRACEDAT_ALIGN 4096		/* O_DIRECT buffer alignment */
 #define TDBUF_INITIAL (1 << 20)		/* first size of the metadata buffer */
 #define TDBUF_READ_CHUNK 65536		/* bytes per read of a metadata file */
 
-enum tracedat_option_id {
-	TRACEDAT_OPT_DONE = 0,
-	TRACEDAT_OPT_CPUSTAT = 2,
-	TRACEDAT_OPT_TRACECLOCK = 4,
-	TRACEDAT_OPT_UNAME = 5,
-	TRACEDAT_OPT_CPUCOUNT = 8,
-	TRACEDAT_OPT_VERSION = 9,
-};
 
-/* A growing byte buffer; the first failure sticks in err. */
-struct tdbuf {
-	unsigned char *p;
-	size_t len, cap;
-	int err;
-};
 
 /*
  * Make room for at least len more bytes.  The buffer is an anonymous
  * mapping grown with mremap(): page-aligned for O_DIRECT, and growing it
  * neither copies nor touches fresh pages again (kallsyms alone is MBs).
  */
-static int tdbuf_reserve(struct tdbuf *b, size_t len)
+int tdbuf_reserve(struct tdbuf *b, size_t len)
 {
 	size_t cap;
 	void *np;
@@ -70,7 +55,7 @@ static int tdbuf_reserve(struct tdbuf *b, size_t len)
 	return 0;
 }
 
-static void tdbuf_free(struct tdbuf *b)
+void tdbuf_free(struct tdbuf *b)
 {
 	if (b->p)
 		munmap(b->p, b->cap);
@@ -78,7 +63,7 @@ static void tdbuf_free(struct tdbuf *b)
 	b->cap = b->len = 0;
 }
 
-static void tdbuf_put(struct tdbuf *b, const void *data, size_t len)
+void tdbuf_put(struct tdbuf *b, const void *data, size_t len)
 {
 	if (tdbuf_reserve(b, len) < 0)
 		return;
@@ -86,29 +71,29 @@ static void tdbuf_put(struct tdbuf *b, const void *data, size_t len)
 	b->len += len;
 }
 
-static void tdbuf_u16(struct tdbuf *b, uint16_t v)
+void tdbuf_u16(struct tdbuf *b, uint16_t v)
 {
 	tdbuf_put(b, &v, sizeof(v));
 }
 
-static void tdbuf_u32(struct tdbuf *b, uint32_t v)
+void tdbuf_u32(struct tdbuf *b, uint32_t v)
 {
 	tdbuf_put(b, &v, sizeof(v));
 }
 
-static void tdbuf_u64(struct tdbuf *b, uint64_t v)
+void tdbuf_u64(struct tdbuf *b, uint64_t v)
 {
 	tdbuf_put(b, &v, sizeof(v));
 }
 
 /* A string with its terminating NUL. */
-static void tdbuf_str(struct tdbuf *b, const char *s)
+void tdbuf_str(struct tdbuf *b, const char *s)
 {
 	tdbuf_put(b, s, strlen(s) + 1);
 }
 
 /* Overwrite len bytes at pos (reserved earlier). */
-static void tdbuf_patch(struct tdbuf *b, size_t pos, const void *v, size_t len)
+void tdbuf_patch(struct tdbuf *b, size_t pos, const void *v, size_t len)
 {
 	if (!b->err && pos + len <= b->len)
 		memcpy(b->p + pos, v, len);
@@ -141,7 +126,7 @@ static ssize_t tdbuf_read_fd(struct tdbuf *b, int fd)
  * read straight into the buffer.  Returns 0 or the open/read error
  * (nothing is appended then).
  */
-static int tdbuf_file(struct tdbuf *b, int dirfd, const char *rel,
+int tdbuf_file(struct tdbuf *b, int dirfd, const char *rel,
 		size_t size_bytes)
 {
 	size_t pos = b->len;
@@ -169,18 +154,23 @@ static int tdbuf_file(struct tdbuf *b, int dirfd, const char *rel,
 
 /* ---- sections ------------------------------------------------------------ */
 
-/* Magic, version, endianness, sizes, header_page and header_event. */
-static int tracedat_headers(struct tdbuf *b, const struct tracedat_input *in)
+void tracedat_magic(struct tdbuf *b, const struct tracedat_input *in,
+		const char *version)
 {
 	static const unsigned char magic[] = { 0x17, 0x08, 0x44 };
-	int ret;
 
 	tdbuf_put(b, magic, sizeof(magic));
 	tdbuf_put(b, "tracing", 7);
-	tdbuf_put(b, "6", 2);
+	tdbuf_str(b, version);
 	tdbuf_put(b, &(unsigned char){ 0 }, 1);	/* little endian */
 	tdbuf_put(b, &(unsigned char){ sizeof(long) }, 1);
 	tdbuf_u32(b, (uint32_t)in->page_size);
+}
+
+int tracedat_header_files(struct tdbuf *b, const struct tracedat_input *in)
+{
+	int ret;
+
 	tdbuf_str(b, "header_page");
 	ret = tdbuf_file(b, in->instance_dirfd, "events/header_page", 8);
 	if (ret < 0)
@@ -224,7 +214,7 @@ static int tracedat_formats(struct tdbuf *b, int dirfd, const char *sys,
 }
 
 /* The ftrace-internal formats: u32 count + formats (none if unreadable). */
-static void tracedat_ftrace(struct tdbuf *b, const struct tracedat_input *in,
+void tracedat_ftrace(struct tdbuf *b, const struct tracedat_input *in,
 		unsigned int *formats)
 {
 	size_t pos = b->len;
@@ -237,7 +227,7 @@ static void tracedat_ftrace(struct tdbuf *b, const struct tracedat_input *in,
 }
 
 /* Every event system asked for: u32 count, then name, u32 count, formats. */
-static int tracedat_systems(struct tdbuf *b, const struct tracedat_input *in,
+int tracedat_systems(struct tdbuf *b, const struct tracedat_input *in,
 		unsigned int *formats)
 {
 	size_t pos = b->len, cpos;
@@ -265,10 +255,10 @@ static int tracedat_systems(struct tdbuf *b, const struct tracedat_input *in,
 }
 
 /* kallsyms (u32 size, maybe 0), printk_formats (u32), saved_cmdlines (u64). */
-static void tracedat_symbols(struct tdbuf *b, const struct tracedat_input *in)
+void tracedat_symbols(struct tdbuf *b, const struct tracedat_input *in)
 {
-	if (!in->kallsyms ||
-			tdbuf_file(b, AT_FDCWD, "/proc/kallsyms", 4) < 0)
+	if (!in->kallsyms || tdbuf_file(b, AT_FDCWD, in->kallsyms_path ?
+				in->kallsyms_path : "/proc/kallsyms", 4) < 0)
 		tdbuf_u32(b, 0);
 	if (tdbuf_file(b, in->root_dirfd, "printk_formats", 4) < 0)
 		tdbuf_u32(b, 0);
@@ -277,7 +267,7 @@ static void tracedat_symbols(struct tdbuf *b, const struct tracedat_input *in)
 }
 
 /* One option: u16 id, u32 size, data. */
-static void tracedat_option(struct tdbuf *b, uint16_t id, const void *data,
+void tracedat_option(struct tdbuf *b, uint16_t id, const void *data,
 		size_t len)
 {
 	tdbuf_u16(b, id);
@@ -286,13 +276,13 @@ static void tracedat_option(struct tdbuf *b, uint16_t id, const void *data,
 }
 
 /* A string option, NUL included. */
-static void tracedat_option_str(struct tdbuf *b, uint16_t id, const char *s)
+void tracedat_option_str(struct tdbuf *b, uint16_t id, const char *s)
 {
 	tracedat_option(b, id, s, strlen(s) + 1);
 }
 
 /* The per-CPU statistics, as "CPU: N\n" + the stats text. */
-static void tracedat_cpustats(struct tdbuf *b, const struct tracedat_input *in)
+void tracedat_cpustats(struct tdbuf *b, const struct tracedat_input *in)
 {
 	unsigned int cpu;
 	char *text;
@@ -355,7 +345,7 @@ struct tracedat_layout {
 	uint64_t end;		/* size of the whole trace.dat */
 };
 
-static uint64_t tracedat_align(uint64_t v, uint64_t a)
+uint64_t tracedat_align(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
 }
@@ -365,16 +355,14 @@ static int tracedat_place(const struct tracedat_input *in, uint64_t meta_len,
 		struct tracedat_layout *lay)
 {
 	uint64_t off = tracedat_align(meta_len, in->page_size);
-	struct stat sb;
 	unsigned int cpu;
 
+	int ret;
+
 	for (cpu = 0; cpu < in->ncpus; cpu++) {
-		lay->file_size[cpu] = 0;
-		if (in->cpus[cpu].data_path) {
-			if (stat(in->cpus[cpu].data_path, &sb) < 0)
-				return -errno;
-			lay->file_size[cpu] = (uint64_t)sb.st_size;
-		}
+		ret = tracedat_data_size(in, cpu, &lay->file_size[cpu]);
+		if (ret < 0)
+			return ret;
 		lay->offset[cpu] = off;
 		lay->size[cpu] = tracedat_align(lay->file_size[cpu], in->page_size);
 		off += lay->size[cpu];
@@ -383,14 +371,39 @@ static int tracedat_place(const struct tracedat_input *in, uint64_t meta_len,
 	return 0;
 }
 
+int tracedat_data_size(const struct tracedat_input *in, unsigned int cpu,
+		uint64_t *size)
+{
+	struct stat sb;
+
+	*size = 0;
+	if (!in->cpus[cpu].data_path)
+		return 0;
+	if (stat(in->cpus[cpu].data_path, &sb) < 0)
+		return -errno;
+	*size = (uint64_t)sb.st_size;
+	if (in->whole_pages)
+		*size -= *size % in->page_size;
+	return 0;
+}
+
+void tracedat_release(const struct tracedat_input *in, int fd, uint64_t off,
+		uint64_t len)
+{
+	if (in->consume && len)	/* best effort: some file systems cannot */
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)off, (off_t)len);
+}
+
 /* Where the CPU data goes. */
 struct tracedat_out {
 	int fd;		/* the trace.dat, buffered */
 	int dfd;	/* the same file opened O_DIRECT, or -1 */
+	uint64_t moved;	/* page file bytes in the trace (and released) */
 };
 
 /* Show whole pages (len a multiple of page_size) to the visitor. */
-static void tracedat_visit(const struct tracedat_input *in, unsigned int cpu,
+void tracedat_visit(const struct tracedat_input *in, unsigned int cpu,
 		const unsigned char *data, uint64_t len)
 {
 	uint64_t off;
@@ -400,7 +413,7 @@ static void tracedat_visit(const struct tracedat_input *in, unsigned int cpu,
 }
 
 /* Write len bytes from buf to fd at off. */
-static int tracedat_pwrite_all(int fd, const unsigned char *buf, uint64_t len,
+int tracedat_pwrite_all(int fd, const unsigned char *buf, uint64_t len,
 		uint64_t off)
 {
 	uint64_t done = 0, n64;
@@ -439,29 +452,26 @@ static int tracedat_write_data(struct tracedat_out *o, const unsigned char *buf,
 	return tracedat_pwrite_all(o->fd, buf, len, off);
 }
 
-/* Where CPU data comes from. */
-struct tracedat_in {
-	const char *path;
-	int fd;
-	bool direct;	/* opened O_DIRECT */
-};
 
 /*
  * Open a CPU's data file, with O_DIRECT when allowed: a consumer that
  * keeps the page cache clean has already pushed it to the disk, and a
  * direct read costs no page-cache fill and no copy.
  */
-static int tracedat_in_open(struct tracedat_in *in, bool direct)
+int tracedat_in_open(struct tracedat_in *in, bool direct)
 {
 	in->direct = direct;
-	in->fd = open(in->path, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
+	in->fd = open(in->path, O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0));
+	if (in->fd < 0 && errno == EACCES)
+		in->fd = open(in->path, O_RDONLY | O_CLOEXEC |
+				(direct ? O_DIRECT : 0));
 	if (in->fd < 0 && direct && errno == EINVAL)
 		return tracedat_in_open(in, false);
 	return in->fd < 0 ? -errno : 0;
 }
 
 /* Read up to len bytes at off (fewer only at the end of the file). */
-static ssize_t tracedat_pread_full(struct tracedat_in *in, unsigned char *buf,
+ssize_t tracedat_pread_full(struct tracedat_in *in, unsigned char *buf,
 		size_t len, uint64_t off)
 {
 	size_t done = 0;
@@ -526,6 +536,10 @@ static int tracedat_copy(const struct tracedat_input *in, unsigned int cpu,
 		}
 		tracedat_visit(in, cpu, buf, got);
 		ret = tracedat_write_data(o, buf, got, off + done);
+		if (ret == 0) {
+			tracedat_release(in, src.fd, done, (uint64_t)n);
+			o->moved += (uint64_t)n;
+		}
 		done += (uint64_t)n;
 	}
 	free(buf);
@@ -539,7 +553,8 @@ static int tracedat_copy(const struct tracedat_input *in, unsigned int cpu,
  * too may go out with O_DIRECT), then the CPU data; set the final size.
  */
 static int tracedat_output(const char *path, int fd, struct tdbuf *b,
-		const struct tracedat_input *in, const struct tracedat_layout *lay)
+		const struct tracedat_input *in, const struct tracedat_layout *lay,
+		uint64_t *moved)
 {
 	struct tracedat_out o = { .fd = fd, .dfd = -1 };
 	size_t meta = (size_t)tracedat_align(b->len, in->page_size);
@@ -559,6 +574,7 @@ static int tracedat_output(const char *path, int fd, struct tdbuf *b,
 	}
 	if (o.dfd >= 0)
 		close(o.dfd);
+	*moved = o.moved;
 	if (ret == 0 && ftruncate(fd, (off_t)lay->end) < 0)
 		ret = -errno;
 	return ret;
@@ -571,7 +587,8 @@ static int tracedat_build(struct tdbuf *b, const struct tracedat_input *in,
 	unsigned int cpu;
 	int ret;
 
-	ret = tracedat_headers(b, in);
+	tracedat_magic(b, in, "6");
+	ret = tracedat_header_files(b, in);
 	if (ret < 0)
 		return ret;
 	tracedat_ftrace(b, in, formats);
@@ -603,13 +620,15 @@ static void tracedat_patch_fly(struct tdbuf *b, size_t fly,
 	}
 }
 
-/* Build, place and write; the layout arrays are the caller's. */
-static int tracedat_write_with(const char *path, const struct tracedat_input *in,
-		struct tracedat_layout *lay, struct tracedat_result *res)
+/* Build, place and write version 6 on fd; the layout arrays are the caller's. */
+static int tracedat_write_with(const char *tmp, int fd,
+		const struct tracedat_input *in, struct tracedat_layout *lay,
+		struct tracedat_result *res)
 {
 	struct tdbuf b = { 0 };
+	uint64_t moved = 0;
 	size_t fly = 0;
-	int fd, ret;
+	int ret;
 
 	ret = tracedat_build(&b, in, &fly, &res->formats);
 	if (ret == 0)
@@ -619,15 +638,52 @@ static int tracedat_write_with(const char *path, const struct tracedat_input *in
 		return ret;
 	}
 	tracedat_patch_fly(&b, fly, in, lay);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ret = fd < 0 ? -errno : tracedat_output(path, fd, &b, in, lay);
-	if (fd >= 0 && close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (fd >= 0 && ret < 0)
-		unlink(path);
+	ret = tracedat_output(tmp, fd, &b, in, lay, &moved);
+	res->kept_temp = ret < 0 && moved && in->consume;
 	res->file_size = lay->end;
 	res->data_bytes = lay->end - tracedat_align(b.len, in->page_size);
+	res->raw_bytes = res->data_bytes;
 	tdbuf_free(&b);
+	return ret;
+}
+
+/* "DIR/.BASE.XXXXXX.tmp" beside path, opened; the fd or -errno. */
+static int tracedat_temp(const char *path, struct tracedat_result *res)
+{
+	const char *slash = strrchr(path, '/');
+	int dlen = slash ? (int)(slash - path) + 1 : 0, fd;
+
+	if (snprintf(res->temp, sizeof(res->temp), "%.*s.%s.XXXXXX.tmp", dlen,
+				path, slash ? slash + 1 : path) >=
+			(int)sizeof(res->temp))
+		return -ENAMETOOLONG;
+	fd = mkostemps(res->temp, 4, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fchmod(fd, 0644);
+	return fd;
+}
+
+/* Write the version asked for into a temporary file, then rename it. */
+static int tracedat_write_temp(const char *path, const struct tracedat_input *in,
+		struct tracedat_layout *lay, struct tracedat_result *res)
+{
+	int fd = tracedat_temp(path, res), ret;
+
+	if (fd < 0)
+		return fd;
+	if (in->file_version == 7)
+		ret = tracedat7_write(fd, in, res);
+	else
+		ret = tracedat_write_with(res->temp, fd, in, lay, res);
+	if (ret == 0 && fdatasync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(res->temp, path) < 0)
+		ret = -errno;
+	if (ret < 0 && !res->kept_temp)
+		unlink(res->temp);
 	return ret;
 }
 
@@ -648,8 +704,10 @@ int tracedat_write(const char *path, const struct tracedat_input *in,
 	lay.offset = calloc(in->ncpus, sizeof(uint64_t));
 	lay.size = calloc(in->ncpus, sizeof(uint64_t));
 	lay.file_size = calloc(in->ncpus, sizeof(uint64_t));
-	if (lay.offset && lay.size && lay.file_size)
-		ret = tracedat_write_with(path, in, &lay, res);
+	if (in->file_version && in->file_version != 6 && in->file_version != 7)
+		ret = -EINVAL;
+	else if (lay.offset && lay.size && lay.file_size)
+		ret = tracedat_write_temp(path, in, &lay, res);
 	else
 		ret = -ENOMEM;
 	free(lay.offset);

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,4 +456,118 @@ int tracefs_online_cpus(bool online[TRACEFS_MAX_CPUS])
 	if (ret < 0)
 		return ret;
 	return n > 0 ? n : -EINVAL;
+}
+
+/* ---- event names and filters ---------------------------------------------- */
+
+/* A spec split into a system glob and an event glob. */
+struct tracefs_spec {
+	char sys[128], ev[128];
+	bool any;		/* bare name: a system or an event of that name */
+};
+
+static int tracefs_spec_parse(const char *spec, struct tracefs_spec *sp)
+{
+	const char *colon = strchr(spec, ':');
+	size_t slen = colon ? (size_t)(colon - spec) : strlen(spec);
+
+	memset(sp, 0, sizeof(*sp));
+	if (!slen || slen >= sizeof(sp->sys) || memchr(spec, '/', slen) ||
+			(colon && (strchr(colon + 1, ':') ||
+				   strchr(colon + 1, '/') ||
+				   strlen(colon + 1) >= sizeof(sp->ev))))
+		return -EINVAL;
+	memcpy(sp->sys, spec, slen);
+	snprintf(sp->ev, sizeof(sp->ev), "%s", colon && colon[1] ? colon + 1 : "*");
+	if (!colon && !strcmp(spec, "all"))
+		snprintf(sp->sys, sizeof(sp->sys), "*");
+	else if (!colon)
+		sp->any = true;
+	return 0;
+}
+
+/* scandir filter: subdirectories, not . or .. */
+static int tracefs_subdir(const struct dirent *d)
+{
+	static const char *const files[] = { "enable", "filter",
+		"header_page", "header_event" };
+	size_t i;
+
+	if (d->d_name[0] == '.' || (d->d_type != DT_DIR &&
+				d->d_type != DT_UNKNOWN))
+		return 0;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!strcmp(d->d_name, files[i]))
+			return 0;
+	return 1;
+}
+
+/* Match the events of one system. */
+static int tracefs_match_system(int dirfd, const char *sys,
+		const struct tracefs_spec *sp, int (*cb)(const char *,
+			const char *, void *), void *priv)
+{
+	bool whole = !fnmatch(sp->sys, sys, 0);
+	struct dirent **names;
+	char rel[320];
+	int n, i, count = 0, ret = 0;
+
+	snprintf(rel, sizeof(rel), "events/%s", sys);
+	n = scandirat(dirfd, rel, &names, tracefs_subdir, alphasort);
+	if (n < 0)
+		return errno == ENOTDIR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		const char *ev = names[i]->d_name;
+		bool hit = sp->any ? whole || !fnmatch(sp->sys, ev, 0) :
+			whole && !fnmatch(sp->ev, ev, 0);
+
+		if (hit && ret >= 0) {
+			ret = cb(sys, ev, priv);
+			count++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return ret < 0 ? ret : count;
+}
+
+int tracefs_events_match(int dirfd, const char *spec,
+		int (*cb)(const char *sys, const char *ev, void *priv), void *priv)
+{
+	struct tracefs_spec sp;
+	struct dirent **names;
+	int n, i, ret, count = 0;
+
+	ret = tracefs_spec_parse(spec, &sp);
+	if (ret < 0)
+		return ret;
+	n = scandirat(dirfd, "events", &names, tracefs_subdir, alphasort);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (ret >= 0)
+			ret = tracefs_match_system(dirfd, names[i]->d_name, &sp,
+					cb, priv);
+		if (ret > 0)
+			count += ret;
+		free(names[i]);
+	}
+	free(names);
+	return ret < 0 ? ret : count;
+}
+
+int tracefs_set_filter(int dirfd, const char *sys, const char *ev,
+		const char *filter, char **why)
+{
+	char rel[320];
+	size_t len;
+	int ret;
+
+	if (why)
+		*why = NULL;
+	snprintf(rel, sizeof(rel), "events/%s/%s/filter", sys, ev);
+	ret = tracefs_write_at(dirfd, rel, filter);
+	if (ret == -EINVAL && why && tracefs_read_at(dirfd, rel, why, &len) < 0)
+		*why = NULL;
+	return ret;
 }

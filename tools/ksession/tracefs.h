@@ -77,6 +77,26 @@ int tracefs_write_u64(struct tracefs_instance *ti, const char *rel,
 int tracefs_enable_event(struct tracefs_instance *ti, const char *spec);
 
 /*
+ * Call cb for every event (in name order) that spec names, with its
+ * system and name: "SYSTEM:EVENT" where either part may be a glob
+ * ("sched:sched_wak*", "*:*_exit"), "SYSTEM" or "SYSTEM:" for a whole
+ * system, a bare "EVENT" (or glob) of any system, "all" for every event.
+ * dirfd is an instance's (or the root's) directory.  Stops at the first
+ * negative return of cb.  Returns the number of events matched (0: none)
+ * or -errno.
+ */
+int tracefs_events_match(int dirfd, const char *spec,
+		int (*cb)(const char *sys, const char *ev, void *priv), void *priv);
+
+/*
+ * Set the filter of events/sys/ev.  When the kernel refuses it (EINVAL),
+ * *why (if not NULL) gets its explanation, read back from the filter
+ * file (malloc'd, or NULL).  0 or -errno.
+ */
+int tracefs_set_filter(int dirfd, const char *sys, const char *ev,
+		const char *filter, char **why);
+
+/*
  * Does an event of spec (as for tracefs_enable_event) print a kernel
  * symbol (%ps, %pS, %pB, %pf, %pF in its print fmt)?  A reader then needs
  * kallsyms to show names.  False when the formats cannot be read.
