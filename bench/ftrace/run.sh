@@ -242,6 +242,19 @@ print("      per call: " + "; ".join(f"{n} x{c} max {m*1e3:.1f} ms, >4 ms: {k} (
 PY
 }
 
+# The consumer's own CPU and the bytes of pages it moved: kconsumerd's
+# from ksession's summary; trace-cmd's whole tree and its file's size.
+consumer_figures() {
+	case $1 in
+	trace-cmd*)
+		echo "$cpu $(stat -c %s "$tmp/out.dat")";;
+	*)
+		awk '/^bytes:/ { b = $2 }
+			/^recorder CPU:/ { for (i = 1; i < NF; i++) if ($i == "kconsumerd") c = $(i + 1) }
+			END { print c + 0, b + 0 }' "$tmp/log";;
+	esac
+}
+
 # One sustained run: the storm is the recorder's command.
 run_sustained() {
 	local rec=$1 kb=$2 cpu total storm_s out
@@ -256,8 +269,8 @@ run_sustained() {
 			tail -5 "$tmp/log" >&2
 			echo "$rec $kb fail" >> "$tmp/results"
 		else
-			echo "$out" | awk -v r="$rec" -v kb="$kb" '{ print r, kb, "-", $14, $16, $4 }' \
-				>> "$tmp/results"
+			echo "$out" | awk -v r="$rec" -v kb="$kb" \
+				'{ print r, kb, "-", $14, $16, $4, $4, $12 }' >> "$tmp/results"
 		fi;;
 	*)
 		start_recorder "$rec" "$kb" "$tmp/storm.sh"
@@ -277,7 +290,8 @@ run_sustained() {
 			echo "$rec $kb fail" >> "$tmp/results"
 		else
 			cpu=$(awk -v t="$total" -v s="$storm_s" 'BEGIN { printf "%.3f", t - s }')
-			echo "$rec $kb $(figures "$rec") $cpu" >> "$tmp/results"
+			echo "$rec $kb $(figures "$rec") $cpu $(consumer_figures "$rec")" \
+				>> "$tmp/results"
 		fi;;
 	esac
 	tail -1 "$tmp/results" | awk '{ printf "    -> lost %s left %s CPU %s\n", $4, $5, $6 }' >&2
@@ -301,6 +315,8 @@ for kb in sizes:
     print(f"\n{kb} KiB per CPU, sustained storm: median / worst of {max(len(v) for v in ok.values())} runs")
     print(f"  {'recorder':<16} {'lost med':>9} {'worst':>9} {'left med':>8} {'worst':>7}"
           f" {'CPU med':>7} {'worst':>6} {'/trace-cmd':>10} {'/floor':>7}  runs with loss")
+    print("  (CPU: the recorder's process tree minus the storm; /floor: the consumer"
+          " alone (kconsumerd) over the bare loop of its mode)")
     base = med.get('trace-cmd', [0, 0, 0])[2]
     for x in recs:
         v = ok[x]
@@ -310,12 +326,15 @@ for kb in sizes:
         m = med[x]
         ratio = f"{m[2] / base:.2f}" if base and 'floor' not in x else "-"
         f = floor_of.get(x)
-        fr = f"{m[2] / med[f][2]:.1f}" if f in med and med[f][2] > 0 else "-"
+        own = statistics.median(float(r[6]) for r in v)
+        fr = f"{own / med[f][2]:.2f}" if f in med and med[f][2] > 0 else "-"
         extra = f" ({fails[x]} failed)" if fails[x] else ""
         print(f"  {x:<16} {m[0]:>9.0f} {max(lost):>9.0f} {m[1]:>8.0f} {max(left):>7.0f}"
               f" {m[2]:>7.3f} {max(cpu):>6.3f} {ratio:>10} {fr:>7}  "
               f"{sum(1 for l in lost if l > 0)}/{len(v)}{extra}")
-        print(f"  {'':<16} each run (lost/CPU s): " + ", ".join(f"{int(float(r[3]))}/{float(r[5]):.2f}" for r in v))
+        page_us = statistics.median(float(r[6]) / (float(r[7]) / 4096) * 1e6 for r in v if float(r[7]) > 0)
+        print(f"  {'':<16} consumer alone {own:.3f} CPU s, {page_us:.2f} us per 4 KiB page;"
+              " each run (lost/CPU s): " + ", ".join(f"{int(float(r[3]))}/{float(r[5]):.2f}" for r in v))
 PY
 }
 
