@@ -11,7 +11,10 @@
  *              TRACE_MMAP_IOCTL_GET_READER until the reader stops moving;
  *              the data is never touched.
  *   splice     splice whole sub-buffers into a pipe and from the pipe to
- *              /dev/null.
+ *              /dev/null;
+ *   splice-file the same into the regular file -o FILE (default
+ *              floor.out), appended, no page-cache hygiene: what the disk
+ *              and page cache alone cost a splice consumer.
  *
  * A consumer's CPU over this program's (same storm, same settings) is how
  * far it is from the kernel's floor.  Prints one line: "floor MODE cpu S
@@ -56,6 +59,7 @@ struct fl_meta {
 struct fl_opts {
 	const char *mode;
 	const char *instance;
+	const char *output;
 	unsigned buffer_kb, subbuf_kb, percent;
 	int nice;
 	char **command;
@@ -365,9 +369,9 @@ static void fl_teardown(struct fl *f)
 
 static void fl_usage(void)
 {
-	fputs("usage: ftrace_floor -m getreader|splice [-b BUFFER-KB] "
+	fputs("usage: ftrace_floor -m getreader|splice|splice-file [-b BUFFER-KB] "
 	      "[-s SUBBUF-KB] [-p BUFFER-PERCENT] [-n NICE] [-i INSTANCE] "
-	      "-- COMMAND...\n", stderr);
+	      "[-o FILE] -- COMMAND...\n", stderr);
 }
 
 static int fl_parse(struct fl_opts *o, int argc, char **argv)
@@ -376,8 +380,8 @@ static int fl_parse(struct fl_opts *o, int argc, char **argv)
 
 	*o = (struct fl_opts){ .mode = NULL, .instance = "kc-floor",
 			       .buffer_kb = 1024, .subbuf_kb = 64, .percent = 25,
-			       .nice = -10 };
-	while ((c = getopt(argc, argv, "m:b:s:p:n:i:")) != -1) {
+			       .nice = -10, .output = "floor.out" };
+	while ((c = getopt(argc, argv, "m:b:s:p:n:i:o:")) != -1) {
 		switch (c) {
 		case 'm': o->mode = optarg; break;
 		case 'b': o->buffer_kb = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -385,10 +389,12 @@ static int fl_parse(struct fl_opts *o, int argc, char **argv)
 		case 'p': o->percent = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': o->nice = atoi(optarg); break;
 		case 'i': o->instance = optarg; break;
+		case 'o': o->output = optarg; break;
 		default: return -1;
 		}
 	}
-	if (!o->mode || (strcmp(o->mode, "getreader") && strcmp(o->mode, "splice")) ||
+	if (!o->mode || (strcmp(o->mode, "getreader") && strcmp(o->mode, "splice") &&
+			 strcmp(o->mode, "splice-file")) ||
 	    optind >= argc || !o->buffer_kb || !o->subbuf_kb)
 		return -1;
 	o->command = argv + optind;
@@ -415,7 +421,11 @@ int main(int argc, char **argv)
 	if (f.o.nice && setpriority(PRIO_PROCESS, 0, f.o.nice) < 0)
 		perror("ftrace_floor: warning: nice");
 	signal(SIGPIPE, SIG_IGN);
-	f.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	f.devnull = strcmp(f.o.mode, "splice-file") ?
+		open("/dev/null", O_WRONLY | O_CLOEXEC) :
+		open(f.o.output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (f.devnull < 0)
+		fprintf(stderr, "ftrace_floor: output: %s\n", strerror(errno));
 	if (f.devnull >= 0 && fl_instance(&f) == 0) {
 		for (i = 0; i < f.ncpu && fl_open_cpu(&f, i) == 0; i++)
 			;

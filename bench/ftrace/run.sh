@@ -22,7 +22,7 @@
 # alternate with the others: getreader-floor and splice-floor
 # (ftrace_floor: one bare loop draining every CPU's buffer with nothing
 # but GET_READER on the mapping, or splice to /dev/null, same settings as
-# ksession's).  Prints the median and the worst run of events lost,
+# ksession's; add splice-file-floor for a bare splice into a file).  Prints the median and the worst run of events lost,
 # entries left unread and CPU seconds, CPU over trace-cmd's, and mmap over
 # the GET_READER floor, splice over the splice floor.  A recorder's CPU is
 # its process tree's minus the storm's own (the storm is its child here;
@@ -30,7 +30,12 @@
 # TRACE_CONSUMER=strace the kconsumerd of each ksession run is traced with
 # `strace -f -T` (write, splice, sync_file_range, fadvise64, openat;
 # ptrace slows it: for finding stalls, not for figures) and its longest
-# syscalls are printed.
+# syscalls are printed.  TRACE_CONSUMER=perf instead records every
+# sched_switch with its kernel stack (`perf record -a -g`, far lighter
+# than ptrace) during each ksession run, and offcpu.py prints the
+# consumer's longest times off its CPU, with the state, the system call
+# and the kernel frames that say why.  TRACE_KEEP=DIR keeps the raw
+# strace / perf script outputs there.
 #
 # trace-cmd 3.1.6 fails on the function-tracer files these machines refuse:
 # it runs in a private mount namespace with empty files over them and a
@@ -73,6 +78,8 @@ check() {
 	command -v taskset >/dev/null || die "taskset missing (util-linux)"
 	[ "${TRACE_CONSUMER:-}" != strace ] || command -v strace >/dev/null ||
 		die "strace missing (apt-get install strace)"
+	[ "${TRACE_CONSUMER:-}" != perf ] || command -v perf >/dev/null ||
+		die "perf missing (apt-get install linux-perf)"
 	for exe in "$ksession" "$consumer" "$cpu_of" "$floor"; do
 		[ -x "$exe" ] || die "$exe missing: meson setup $build && ninja -C $build"
 	done
@@ -217,9 +224,34 @@ attach_strace() {
 	strace_pid=$!
 }
 
+# TRACE_CONSUMER=perf: every context switch, with kernel stacks.
+start_perf() {
+	perf record -q -e sched:sched_switch -g -a -o "$tmp/perf.data" \
+		> /dev/null 2>&1 &
+	perf_pid=$!
+	sleep 0.3
+}
+
+# Stop perf (in the shell that started it, so that wait works).
+stop_perf() {
+	kill -INT "$perf_pid" 2>/dev/null || true
+	wait "$perf_pid" 2>/dev/null || true
+}
+
+# The consumer's longest times off its CPU, from the last perf record.
+perf_summary() {
+	perf script -i "$tmp/perf.data" -F comm,tid,cpu,time,event,trace,ip,sym \
+		2>/dev/null > "$tmp/perf.txt" || true
+	echo "    perf $1 run $2:"
+	python3 "$here/offcpu.py" < "$tmp/perf.txt"
+	[ -z "${TRACE_KEEP:-}" ] || cp "$tmp/perf.txt" "$TRACE_KEEP/perf.$1.$2.txt"
+	rm -f "$tmp/perf.data" "$tmp/perf.txt"
+}
+
 # The longest syscalls of the last traced consumer, and how many took
 # longer than a 1 MiB buffer lasts under the storm (4 ms).
 strace_summary() {
+	[ -z "${TRACE_KEEP:-}" ] || cp "$tmp/strace" "$TRACE_KEEP/strace.$1.$2"
 	python3 - "$tmp/strace" "$1" "$2" <<'PY'
 import re, sys, collections
 pat = re.compile(r'^(\d+)\s+(\S+)\s+(\w+)\(.*<([0-9.]+)>$')
@@ -262,7 +294,7 @@ run_sustained() {
 	case $rec in
 	*-floor)
 		out=$("$floor" -m "${rec%-floor}" -b "$kb" \
-			-s "$(default_subbuf_kb "$kb")" -i "kc-floor-$$" -- \
+			-s "$(default_subbuf_kb "$kb")" -i "kc-floor-$$" -o "$tmp/out.dat" -- \
 			"$tmp/storm.sh" 2>"$tmp/log") || true
 		if [ -z "$out" ]; then
 			echo "ftrace bench: $rec run failed:" >&2
@@ -273,14 +305,20 @@ run_sustained() {
 				'{ print r, kb, "-", $14, $16, $4, $4, $12 }' >> "$tmp/results"
 		fi;;
 	*)
+		strace_pid= perf_pid=
+		[ "${TRACE_CONSUMER:-}" = perf ] && [ "${rec#trace-cmd}" = "$rec" ] &&
+			start_perf
 		start_recorder "$rec" "$kb" "$tmp/storm.sh"
-		strace_pid=
 		[ "${TRACE_CONSUMER:-}" = strace ] && [ "${rec#trace-cmd}" = "$rec" ] &&
 			attach_strace
 		wait "$rec_pid" || true
 		if [ -n "$strace_pid" ]; then
 			wait "$strace_pid" 2>/dev/null || true
-			strace_summary "$rec" "$3" | tee -a "$tmp/strace-summary" >&2
+			strace_summary "$rec" "$3" | tee -a "$tmp/trace-summary" >&2
+		fi
+		if [ -n "$perf_pid" ]; then
+			stop_perf
+			perf_summary "$rec" "$3" | tee -a "$tmp/trace-summary" >&2
 		fi
 		total=$(awk '{ print $2 }' "$tmp/cpu")
 		storm_s=$([ -s "$tmp/storm-times" ] && storm_cpu || true)
@@ -385,7 +423,7 @@ for kb in $sizes; do
 done
 if [ "$storm_kind" = sustained ]; then
 	report_sustained
-	[ ! -s "$tmp/strace-summary" ] || { echo; cat "$tmp/strace-summary"; }
+	[ ! -s "$tmp/trace-summary" ] || { echo; cat "$tmp/trace-summary"; }
 else
 	report
 fi
