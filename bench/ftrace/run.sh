@@ -22,7 +22,8 @@
 # alternate with the others: getreader-floor and splice-floor
 # (ftrace_floor: one bare loop draining every CPU's buffer with nothing
 # but GET_READER on the mapping, or splice to /dev/null, same settings as
-# ksession's; add splice-file-floor for a bare splice into a file).  Prints the median and the worst run of events lost,
+# ksession's; and splice-file-floor, a bare splice into a file: what the
+# page cache and the disk alone cost).  Prints the median and the worst run of events lost,
 # entries left unread and CPU seconds, CPU over trace-cmd's, and mmap over
 # the GET_READER floor, splice over the splice floor.  A recorder's CPU is
 # its process tree's minus the storm's own (the storm is its child here;
@@ -56,7 +57,7 @@ sustained)
 	runs=${RUNS:-10}
 	count=${COUNT:-1000000}
 	sizes=${SIZES:-1024}
-	recorders=${RECORDERS:-"trace-cmd splice mmap getreader-floor splice-floor"};;
+	recorders=${RECORDERS:-"trace-cmd splice mmap getreader-floor splice-floor splice-file-floor"};;
 *)
 	echo "ftrace bench: STORM must be short or sustained" >&2; exit 2;;
 esac
@@ -370,9 +371,12 @@ for kb in sizes:
         print(f"  {x:<16} {m[0]:>9.0f} {max(lost):>9.0f} {m[1]:>8.0f} {max(left):>7.0f}"
               f" {m[2]:>7.3f} {max(cpu):>6.3f} {ratio:>10} {fr:>7}  "
               f"{sum(1 for l in lost if l > 0)}/{len(v)}{extra}")
-        page_us = statistics.median(float(r[6]) / (float(r[7]) / 4096) * 1e6 for r in v if float(r[7]) > 0)
-        print(f"  {'':<16} consumer alone {own:.3f} CPU s, {page_us:.2f} us per 4 KiB page;"
-              " each run (lost/CPU s): " + ", ".join(f"{int(float(r[3]))}/{float(r[5]):.2f}" for r in v))
+        sizes = [r for r in v if float(r[7]) > 0]
+        page = "" if x.startswith('trace-cmd') or not sizes else \
+            f"consumer alone {own:.3f} CPU s, " + \
+            f"{statistics.median(float(r[6]) / (float(r[7]) / 4096) * 1e6 for r in sizes):.2f} us per 4 KiB page; "
+        print(f"  {'':<16} {page}each run (lost/CPU s): " +
+              ", ".join(f"{int(float(r[3]))}/{float(r[5]):.2f}" for r in v))
 PY
 }
 
