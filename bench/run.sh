@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every benchmark against the kconsumerd of a build directory and print
 # the figures: pipe drain throughput, idle-stream cost, shm drain
-# throughput and sustainable event rate, and (as root, with trace-cmd) real
-# kernel tracing against trace-cmd record.
+# throughput and sustainable event rate, (as root, with trace-cmd) real
+# kernel tracing against trace-cmd record, short and sustained storms, and
+# (as root, with lttng-tools) lttng-consumerd as a peer.
 # Usage: bench/run.sh [BUILD_DIR]   (default: build)
 # Outputs go to a fresh directory under $TMPDIR (or /tmp), removed after.
 set -eu
@@ -35,6 +36,10 @@ echo
 echo
 if [ "$(id -u)" -eq 0 ] && command -v trace-cmd >/dev/null; then
 	bash "$here/ftrace/run.sh" "$build"
+	echo
+	STORM=sustained bash "$here/ftrace/run.sh" "$build"
 else
 	echo "ftrace vs trace-cmd: skipped (needs root and trace-cmd)"
 fi
+echo
+bash "$here/ust/lttng_peer.sh" "$build"

@@ -6,6 +6,9 @@ set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build libevent-dev liburcu-dev libcmocka-dev
 	libzstd-dev scdoc)
+# the peers the benchmarks measure against (bench/ust/lttng_peer.sh):
+# lttng-consumerd, lttng-relayd and lttng-ust's libc wrapper
+pkgs+=(lttng-tools liblttng-ust1)
 pkgs+=("$@")
 
 missing=()

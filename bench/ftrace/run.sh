@@ -16,6 +16,28 @@
 # for trace-cmd writing the same uncompressed format as ours),
 # KSESSION_ARGS (more options for ksession record, for tuning).
 #
+# STORM=sustained: the storm is the recorder's COMMAND (`trace-cmd record
+# ... STORM`, `ksession record ... -- STORM`: no settle, recording ends
+# with it), COUNT 1000000, RUNS 10, SIZES "1024", and two more "recorders"
+# alternate with the others: getreader-floor and splice-floor
+# (ftrace_floor: one bare loop draining every CPU's buffer with nothing
+# but GET_READER on the mapping, or splice to /dev/null, same settings as
+# ksession's; and splice-file-floor, a bare splice into a file: what the
+# page cache and the disk alone cost).  Prints the median and the worst run of events lost,
+# entries left unread and CPU seconds, CPU over trace-cmd's, and mmap over
+# the GET_READER floor, splice over the splice floor.  A recorder's CPU is
+# its process tree's minus the storm's own (the storm is its child here;
+# the storm measures itself with the shell's `times`).  With
+# TRACE_CONSUMER=strace the kconsumerd of each ksession run is traced with
+# `strace -f -T` (write, splice, sync_file_range, fadvise64, openat;
+# ptrace slows it: for finding stalls, not for figures) and its longest
+# syscalls are printed.  TRACE_CONSUMER=perf instead records every
+# sched_switch with its kernel stack (`perf record -a -g`, far lighter
+# than ptrace) during each ksession run, and offcpu.py prints the
+# consumer's longest times off its CPU, with the state, the system call
+# and the kernel frames that say why.  TRACE_KEEP=DIR keeps the raw
+# strace / perf script outputs there.
+#
 # trace-cmd 3.1.6 fails on the function-tracer files these machines refuse:
 # it runs in a private mount namespace with empty files over them and a
 # "1" over /proc/sys/kernel/ftrace_enabled (nothing outlives the run).
@@ -24,16 +46,28 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$(dirname "$(dirname "$here")")/build}
-runs=${RUNS:-3}
-count=${COUNT:-300000}
-sizes=${SIZES:-"1024 256"}
-recorders=${RECORDERS:-"trace-cmd splice mmap"}
-settle=1.5		# seconds between starting a recorder and the storm
+storm_kind=${STORM:-short}
+case $storm_kind in
+short)
+	runs=${RUNS:-3}
+	count=${COUNT:-300000}
+	sizes=${SIZES:-"1024 256"}
+	recorders=${RECORDERS:-"trace-cmd splice mmap"};;
+sustained)
+	runs=${RUNS:-10}
+	count=${COUNT:-1000000}
+	sizes=${SIZES:-1024}
+	recorders=${RECORDERS:-"trace-cmd splice mmap getreader-floor splice-floor splice-file-floor"};;
+*)
+	echo "ftrace bench: STORM must be short or sustained" >&2; exit 2;;
+esac
+settle=1.5		# short storm: seconds between starting a recorder and the storm
 tracefs=/sys/kernel/tracing
 
 ksession=$build/tools/ksession/ksession
 consumer=$build/src/kconsumerd
 cpu_of=$build/bench/ftrace/recorder_cpu
+floor=$build/bench/ftrace/ftrace_floor
 
 die() { echo "ftrace bench: $*" >&2; exit 1; }
 
@@ -43,7 +77,11 @@ check() {
 		die "no tracefs"
 	command -v trace-cmd >/dev/null || die "trace-cmd missing (apt-get install trace-cmd)"
 	command -v taskset >/dev/null || die "taskset missing (util-linux)"
-	for exe in "$ksession" "$consumer" "$cpu_of"; do
+	[ "${TRACE_CONSUMER:-}" != strace ] || command -v strace >/dev/null ||
+		die "strace missing (apt-get install strace)"
+	[ "${TRACE_CONSUMER:-}" != perf ] || command -v perf >/dev/null ||
+		die "perf missing (apt-get install linux-perf)"
+	for exe in "$ksession" "$consumer" "$cpu_of" "$floor"; do
 		[ -x "$exe" ] || die "$exe missing: meson setup $build && ninja -C $build"
 	done
 }
@@ -69,21 +107,56 @@ storm() {
 	wait "${pids[@]}"
 }
 
-# Start recorder $1 with $2 KiB per CPU under recorder_cpu, in the background.
+# ksession's read-mode option: --mode where its help names it, else -m.
+mode_opt() {
+	if "$ksession" record --help 2>&1 | grep -q -- '--mode'; then
+		echo --mode
+	else
+		echo -m
+	fi
+}
+
+# The sustained storm as a command: the storm, then its own CPU time
+# (the shell's and its children's, from `times`) into $tmp/storm-times.
+write_storm() {
+	cat > "$tmp/storm.sh" <<EOF
+#!/usr/bin/env bash
+pids=()
+for c in \$(seq 0 \$((\$(nproc) - 1))); do
+	taskset -c "\$c" dd if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null &
+	pids+=(\$!)
+done
+wait "\${pids[@]}"
+times > "$tmp/storm-times"
+EOF
+	chmod +x "$tmp/storm.sh"
+}
+
+# CPU seconds in `times` output (both lines: the shell and its children).
+storm_cpu() {
+	tr ' ' '\n' < "$tmp/storm-times" | awk -F'[ms]' 'NF { t += $1 * 60 + $2 }
+		END { printf "%.3f", t }'
+}
+
+# Start recorder $1 with $2 KiB per CPU under recorder_cpu, in the
+# background; any further arguments are the command it records.
 start_recorder() {
-	local events=(-e raw_syscalls -e sched:sched_switch)
-	case $1 in
+	local rec=$1 kb=$2 events=(-e raw_syscalls -e sched:sched_switch)
+	shift 2
+	case $rec in
 	trace-cmd|trace-cmd-v6)
 		local v=()
-		[ "$1" = trace-cmd-v6 ] && v=(--file-version 6)
+		[ "$rec" = trace-cmd-v6 ] && v=(--file-version 6)
 		"$cpu_of" --hide-ftrace-files "$tmp/hide" --log "$tmp/log" -- \
-			trace-cmd record "${v[@]}" "${events[@]}" -b "$2" \
-			-o "$tmp/out.dat" > "$tmp/cpu" &;;
+			trace-cmd record "${v[@]}" "${events[@]}" -b "$kb" \
+			-o "$tmp/out.dat" "$@" > "$tmp/cpu" &;;
 	*)
+		local cmd=()
+		[ $# -eq 0 ] || cmd=(-- "$@")
 		# shellcheck disable=SC2086
 		"$cpu_of" --log "$tmp/log" -- "$ksession" record "${events[@]}" \
-			-b "$2" --mode "$1" --consumer "$consumer" ${KSESSION_ARGS:-} \
-			-o "$tmp/out.dat" > "$tmp/cpu" &;;
+			-b "$kb" "$ksession_mode" "$rec" --consumer "$consumer" \
+			${KSESSION_ARGS:-} -o "$tmp/out.dat" "${cmd[@]}" > "$tmp/cpu" &;;
 	esac
 	rec_pid=$!
 }
@@ -128,6 +201,185 @@ run_one() {
 	sleep 0.5
 }
 
+# The sub-buffer size ksession picks by default for $1 KiB per CPU.
+default_subbuf_kb() {
+	local kb=64 page_kb=$(($(getconf PAGESIZE) / 1024))
+	while [ $kb -gt $page_kb ] && [ $((kb * 4)) -gt "$1" ]; do
+		kb=$((kb / 2))
+	done
+	echo $kb
+}
+
+# TRACE_CONSUMER=strace: attach strace to the kconsumerd under $rec_pid.
+attach_strace() {
+	local ks kc i
+	for i in $(seq 1 200); do
+		ks=$(pgrep -P "$rec_pid" -x ksession || true)
+		kc=${ks:+$(pgrep -P "$ks" -x kconsumerd || true)}
+		[ -n "$kc" ] && break
+		sleep 0.01
+	done
+	[ -n "$kc" ] || { echo "ftrace bench: no kconsumerd to trace" >&2; return 0; }
+	strace -f -T -tt -e trace=write,pwrite64,writev,splice,sync_file_range,fadvise64,openat \
+		-o "$tmp/strace" -p "$kc" 2>/dev/null &
+	strace_pid=$!
+}
+
+# TRACE_CONSUMER=perf: every context switch, with kernel stacks.
+start_perf() {
+	perf record -q -e sched:sched_switch -g -a -o "$tmp/perf.data" \
+		> /dev/null 2>&1 &
+	perf_pid=$!
+	sleep 0.3
+}
+
+# Stop perf (in the shell that started it, so that wait works).
+stop_perf() {
+	kill -INT "$perf_pid" 2>/dev/null || true
+	wait "$perf_pid" 2>/dev/null || true
+}
+
+# The consumer's longest times off its CPU, from the last perf record.
+perf_summary() {
+	perf script -i "$tmp/perf.data" -F comm,tid,cpu,time,event,trace,ip,sym \
+		2>/dev/null > "$tmp/perf.txt" || true
+	echo "    perf $1 run $2:"
+	python3 "$here/offcpu.py" < "$tmp/perf.txt"
+	[ -z "${TRACE_KEEP:-}" ] || cp "$tmp/perf.txt" "$TRACE_KEEP/perf.$1.$2.txt"
+	rm -f "$tmp/perf.data" "$tmp/perf.txt"
+}
+
+# The longest syscalls of the last traced consumer, and how many took
+# longer than a 1 MiB buffer lasts under the storm (4 ms).
+strace_summary() {
+	[ -z "${TRACE_KEEP:-}" ] || cp "$tmp/strace" "$TRACE_KEEP/strace.$1.$2"
+	python3 - "$tmp/strace" "$1" "$2" <<'PY'
+import re, sys, collections
+pat = re.compile(r'^(\d+)\s+(\S+)\s+(\w+)\(.*<([0-9.]+)>$')
+calls = []
+for line in open(sys.argv[1], errors='replace'):
+    m = pat.match(line.strip())
+    if m:
+        calls.append((float(m.group(4)), m.group(3), m.group(2), m.group(1)))
+if not calls:
+    print(f"    strace {sys.argv[2]} run {sys.argv[3]}: no syscalls seen"); sys.exit()
+calls.sort(reverse=True)
+per = collections.defaultdict(lambda: [0, 0.0, 0, 0.0])
+for d, name, _, _ in calls:
+    p = per[name]; p[0] += 1; p[1] = max(p[1], d)
+    if d > 0.004: p[2] += 1; p[3] += d
+print(f"    strace {sys.argv[2]} run {sys.argv[3]}: {len(calls)} calls; longest: " +
+      ", ".join(f"{n} {d*1e3:.1f} ms at {t}" for d, n, t, _ in calls[:5]))
+print("      per call: " + "; ".join(f"{n} x{c} max {m*1e3:.1f} ms, >4 ms: {k} ({s*1e3:.0f} ms)"
+      for n, (c, m, k, s) in sorted(per.items())))
+PY
+}
+
+# The consumer's own CPU and the bytes of pages it moved: kconsumerd's
+# from ksession's summary; trace-cmd's whole tree and its file's size.
+consumer_figures() {
+	case $1 in
+	trace-cmd*)
+		echo "$cpu $(stat -c %s "$tmp/out.dat")";;
+	*)
+		awk '/^bytes:/ { b = $2 }
+			/^recorder CPU:/ { for (i = 1; i < NF; i++) if ($i == "kconsumerd") c = $(i + 1) }
+			END { print c + 0, b + 0 }' "$tmp/log";;
+	esac
+}
+
+# One sustained run: the storm is the recorder's command.
+run_sustained() {
+	local rec=$1 kb=$2 cpu total storm_s out
+	rm -f "$tmp/storm-times"
+	case $rec in
+	*-floor)
+		out=$("$floor" -m "${rec%-floor}" -b "$kb" \
+			-s "$(default_subbuf_kb "$kb")" -i "kc-floor-$$" -o "$tmp/out.dat" -- \
+			"$tmp/storm.sh" 2>"$tmp/log") || true
+		if [ -z "$out" ]; then
+			echo "ftrace bench: $rec run failed:" >&2
+			tail -5 "$tmp/log" >&2
+			echo "$rec $kb fail" >> "$tmp/results"
+		else
+			echo "$out" | awk -v r="$rec" -v kb="$kb" \
+				'{ print r, kb, "-", $14, $16, $4, $4, $12 }' >> "$tmp/results"
+		fi;;
+	*)
+		strace_pid= perf_pid=
+		[ "${TRACE_CONSUMER:-}" = perf ] && [ "${rec#trace-cmd}" = "$rec" ] &&
+			start_perf
+		start_recorder "$rec" "$kb" "$tmp/storm.sh"
+		[ "${TRACE_CONSUMER:-}" = strace ] && [ "${rec#trace-cmd}" = "$rec" ] &&
+			attach_strace
+		wait "$rec_pid" || true
+		if [ -n "$strace_pid" ]; then
+			wait "$strace_pid" 2>/dev/null || true
+			strace_summary "$rec" "$3" | tee -a "$tmp/trace-summary" >&2
+		fi
+		if [ -n "$perf_pid" ]; then
+			stop_perf
+			perf_summary "$rec" "$3" | tee -a "$tmp/trace-summary" >&2
+		fi
+		total=$(awk '{ print $2 }' "$tmp/cpu")
+		storm_s=$([ -s "$tmp/storm-times" ] && storm_cpu || true)
+		if [ ! -s "$tmp/out.dat" ] || [ -z "$total" ] || [ -z "$storm_s" ]; then
+			echo "ftrace bench: $rec run failed:" >&2
+			tail -5 "$tmp/log" >&2
+			echo "$rec $kb fail" >> "$tmp/results"
+		else
+			cpu=$(awk -v t="$total" -v s="$storm_s" 'BEGIN { printf "%.3f", t - s }')
+			echo "$rec $kb $(figures "$rec") $cpu $(consumer_figures "$rec")" \
+				>> "$tmp/results"
+		fi;;
+	esac
+	tail -1 "$tmp/results" | awk '{ printf "    -> lost %s left %s CPU %s\n", $4, $5, $6 }' >&2
+	rm -f "$tmp/out.dat"
+	sync
+	sleep 0.5
+}
+
+# Sustained storm: median and worst run per recorder, CPU ratios.
+report_sustained() {
+	python3 - "$tmp/results" "$recorders" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+recs = sys.argv[2].split()
+sizes = sorted({int(r[1]) for r in rows}, reverse=True)
+floor_of = {'mmap': 'getreader-floor', 'splice': 'splice-floor'}
+for kb in sizes:
+    ok = {x: [r for r in rows if r[0] == x and int(r[1]) == kb and r[2] != 'fail'] for x in recs}
+    fails = {x: sum(1 for r in rows if r[0] == x and int(r[1]) == kb and r[2] == 'fail') for x in recs}
+    med = {x: [statistics.median(float(r[i]) for r in v) for i in (3, 4, 5)] for x, v in ok.items() if v}
+    print(f"\n{kb} KiB per CPU, sustained storm: median / worst of {max(len(v) for v in ok.values())} runs")
+    print(f"  {'recorder':<16} {'lost med':>9} {'worst':>9} {'left med':>8} {'worst':>7}"
+          f" {'CPU med':>7} {'worst':>6} {'/trace-cmd':>10} {'/floor':>7}  runs with loss")
+    print("  (CPU: the recorder's process tree minus the storm; /floor: the consumer"
+          " alone (kconsumerd) over the bare loop of its mode)")
+    base = med.get('trace-cmd', [0, 0, 0])[2]
+    for x in recs:
+        v = ok[x]
+        if not v:
+            print(f"  {x:<16} no successful run ({fails[x]} failed)"); continue
+        lost = [float(r[3]) for r in v]; left = [float(r[4]) for r in v]; cpu = [float(r[5]) for r in v]
+        m = med[x]
+        ratio = f"{m[2] / base:.2f}" if base and 'floor' not in x else "-"
+        f = floor_of.get(x)
+        own = statistics.median(float(r[6]) for r in v)
+        fr = f"{own / med[f][2]:.2f}" if f in med and med[f][2] > 0 else "-"
+        extra = f" ({fails[x]} failed)" if fails[x] else ""
+        print(f"  {x:<16} {m[0]:>9.0f} {max(lost):>9.0f} {m[1]:>8.0f} {max(left):>7.0f}"
+              f" {m[2]:>7.3f} {max(cpu):>6.3f} {ratio:>10} {fr:>7}  "
+              f"{sum(1 for l in lost if l > 0)}/{len(v)}{extra}")
+        sizes = [r for r in v if float(r[7]) > 0]
+        page = "" if x.startswith('trace-cmd') or not sizes else \
+            f"consumer alone {own:.3f} CPU s, " + \
+            f"{statistics.median(float(r[6]) / (float(r[7]) / 4096) * 1e6 for r in sizes):.2f} us per 4 KiB page; "
+        print(f"  {'':<16} {page}each run (lost/CPU s): " +
+              ", ".join(f"{int(float(r[3]))}/{float(r[5]):.2f}" for r in v))
+PY
+}
+
 report() {
 	python3 - "$tmp/results" "$recorders" <<'PY'
 import statistics, sys
@@ -156,15 +408,26 @@ PY
 }
 
 check
-echo "machine: $(nproc) CPUs, kernel $(uname -r); storm: dd bs=1 count=$count per CPU;" \
-	"runs: $runs, alternating: $recorders"
+ksession_mode=$(mode_opt)
+echo "machine: $(nproc) CPUs, kernel $(uname -r); storm ($storm_kind): dd bs=1" \
+	"count=$count per CPU; runs: $runs, alternating: $recorders"
 : > "$tmp/results"
+[ "$storm_kind" = sustained ] && write_storm
 for kb in $sizes; do
 	for i in $(seq 1 "$runs"); do
 		for rec in $recorders; do
 			echo "  run $i/$runs, $kb KiB per CPU: $rec" >&2
-			run_one "$rec" "$kb"
+			if [ "$storm_kind" = sustained ]; then
+				run_sustained "$rec" "$kb" "$i"
+			else
+				run_one "$rec" "$kb"
+			fi
 		done
 	done
 done
-report
+if [ "$storm_kind" = sustained ]; then
+	report_sustained
+	[ ! -s "$tmp/trace-summary" ] || { echo; cat "$tmp/trace-summary"; }
+else
+	report
+fi
