@@ -3,8 +3,11 @@
  * kconsumerd's options: getopt_long over the argument vector, help and
  * version text.  Nothing here touches the library.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <lttng/lttng-kconsumerd.h>
 
@@ -27,6 +30,11 @@ static void kconsumerd_usage(FILE *out)
 "                                  " LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK ")\n"
 "  -o, --output-dir DIR            resolve relative trace paths under DIR and\n"
 "                                  refuse any path that leaves it\n"
+"      --tracefile-size BYTES      rotate each stream's trace file past\n"
+"                                  BYTES, at a sub-buffer boundary: files\n"
+"                                  PATH_0, PATH_1, ... (0: never, default)\n"
+"      --tracefile-count N         keep only the newest N files of each\n"
+"                                  stream (needs --tracefile-size)\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -34,6 +42,21 @@ static void kconsumerd_usage(FILE *out)
 "  -h, --help                      print this help and exit\n"
 "\n"
 "Exit status: 0 when every stream was drained, 1 on error.\n");
+}
+
+/* A decimal count; 0 or -1 with a message naming the option. */
+static int opts_number(const char *arg, unsigned long long *v, FILE *err,
+		const char *name)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-') {
+		fprintf(err, "kconsumerd: %s %s: not a number\n", name, arg);
+		return -1;
+	}
+	return 0;
 }
 
 int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o,
@@ -45,6 +68,8 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "kconsumerd-err-sock", required_argument, NULL, 'e' },
 		{ "error-socket", required_argument, NULL, 'e' },
 		{ "output-dir", required_argument, NULL, 'o' },
+		{ "tracefile-size", required_argument, NULL, 'S' },
+		{ "tracefile-count", required_argument, NULL, 'C' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -60,6 +85,23 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		case 'c': o->cmd_sock = optarg; break;
 		case 'e': o->err_sock = optarg; break;
 		case 'o': o->output_dir = optarg; break;
+		case 'S':
+			if (opts_number(optarg, &o->tracefile_size, err,
+					"--tracefile-size") < 0)
+				return -1;
+			break;
+		case 'C': {
+			unsigned long long n;
+
+			if (opts_number(optarg, &n, err, "--tracefile-count") < 0 ||
+			    n > UINT32_MAX) {
+				fprintf(err, "kconsumerd: --tracefile-count %s: "
+					"too large\n", optarg);
+				return -1;
+			}
+			o->tracefile_count = (unsigned long)n;
+			break;
+		}
 		case 'd': o->daemonize = 1; break;
 		case 'q': o->verbosity = -1; break;
 		case 'v': o->verbosity++; break;
@@ -67,6 +109,10 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		case 'h': kconsumerd_usage(out); return 1;
 		default: kconsumerd_usage(err); return -1;
 		}
+	}
+	if (o->tracefile_count && !o->tracefile_size) {
+		fprintf(err, "kconsumerd: --tracefile-count needs --tracefile-size\n");
+		return -1;
 	}
 	if (optind < argc) {
 		fprintf(err, "kconsumerd: unexpected argument '%s'\n", argv[optind]);

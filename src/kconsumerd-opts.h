@@ -12,6 +12,8 @@ struct kconsumerd_options {
 	const char *cmd_sock;
 	const char *err_sock;
 	const char *output_dir;
+	unsigned long long tracefile_size; /* rotate past this many bytes, 0 off */
+	unsigned long tracefile_count;	/* keep this many files, 0 all */
 	int daemonize;
 	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
 };

@@ -109,6 +109,9 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 
 	lttng_kconsumerd_set_log_handler(ctx, log_line, NULL);
 	lttng_kconsumerd_set_command_sock_path(ctx, (char *)o->cmd_sock);
+	if (o->tracefile_size)
+		lttng_kconsumerd_set_tracefile(ctx, o->tracefile_size,
+					       (uint32_t)o->tracefile_count);
 	if (o->output_dir) {
 		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
 		if (ret) {

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -367,6 +368,83 @@ static void test_page_cache(void **state)
 		    (off_t)(IO_HYGIENE_MAX_BACKLOG + 2 * IO_HYGIENE_MIN_WINDOW));
 }
 
+/* The files of a rotating stream, concatenated in order: _first.._last. */
+static unsigned char *rotated_concat(struct fixture *f, int first, int last,
+		size_t *len)
+{
+	unsigned char *all = NULL, *part;
+	size_t total = 0, n;
+	char name[64];
+
+	for (int i = first; i <= last; i++) {
+		snprintf(name, sizeof(name), "rot/chan_%d", i);
+		part = tu_read_file(tu_path(f->dir, name), &n);
+		assert_non_null(part);
+		assert_int_equal(n % SB, 0);	/* whole sub-buffers only */
+		all = realloc(all, total + n);
+		memcpy(all + total, part, n);
+		total += n;
+		free(part);
+	}
+	*len = total;
+	return all;
+}
+
+/*
+ * Rotation: files of at most two sub-buffers, at most two kept.  Seven
+ * sub-buffers make chan_0 .. chan_3; chan_0 and chan_1 are removed, their
+ * bytes and sub-buffers counted; what is kept, concatenated, is exactly
+ * the tail of what was produced; the 2011 mirror follows the new file.
+ */
+static void test_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct io_params p = {
+		.kind = IO_KIND_LTTNG, .fds = { f->pub.consumerd_fd, -1 },
+		.nfds = 1, .output = f->mode, .max_sb_size = SB,
+		.sink = { .dirfd = -1, .path = NULL, .fd = -1,
+			  .tracefile_size = 2 * SB, .tracefile_count = 2 },
+	};
+	size_t sizes[7] = { SB, SB, SB, SB, SB, SB, SB }, len;
+	unsigned char want[7 * SB], *got;
+	const struct io_counters *c;
+	struct stat st;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/rot/chan", f->dir);
+	p.sink.path = path;
+	assert_int_equal(io_stream_create(&f->pub, &p, &f->s, NULL, NULL), 0);
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(lttng_double_write(f->d, SB), 0);
+		assert_int_equal(io_consume_one(f->s), SB);
+		if (i == 2) {	/* the third sub-buffer opened chan_1 */
+			struct stat a, b;
+
+			assert_int_equal(fstat(f->pub.out_fd, &a), 0);
+			assert_int_equal(stat(tu_path(f->dir, "rot/chan_1"), &b), 0);
+			assert_int_equal(a.st_ino, b.st_ino);
+			assert_int_equal(f->pub.out_fd_offset, SB);
+		}
+	}
+	c = io_stream_counters(f->s);
+	assert_int_equal(c->files, 4);
+	assert_int_equal(c->rotated_bytes, 4 * SB);
+	assert_int_equal(c->rotated_subbufs, 4);
+	assert_int_equal(c->bytes, 7 * SB);
+	assert_int_equal(stat(tu_path(f->dir, "rot/chan_0"), &st), -1);
+	assert_int_equal(stat(tu_path(f->dir, "rot/chan_1"), &st), -1);
+	assert_int_equal(stat(tu_path(f->dir, "rot/chan"), &st), -1);
+	tu_expected_subbufs(lttng_double_id(f->d), 4, sizes, 3, want);
+	got = rotated_concat(f, 2, 3, &len);
+	assert_int_equal(len, 3 * SB);
+	assert_memory_equal(got, want, 3 * SB);
+	assert_int_equal(f->pub.out_fd_offset, SB);	/* chan_3 holds one */
+	free(got);
+	io_stream_destroy(f->s);
+	f->s = NULL;
+	f->pub.out_fd = f->out;
+}
+
 static int setup_big_splice(void **state)
 {
 	return setup_mode(state, LTTNG_EVENT_SPLICE, 4, 65536);
@@ -393,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmap_bounds, setup_mmap, teardown),
 		BOTH(test_disabled),
 		BOTH(test_setup_and_fds),
+		BOTH(test_rotation),
 		BOTH(test_create_failure),
 		{ "test_page_cache/splice", test_page_cache, setup_big_splice,
 			teardown, NULL },
