@@ -468,12 +468,13 @@ static void record_filter_self(struct record *r)
 
 int record_set_pids(struct record *r, pid_t command)
 {
-	char *list = strdup(""), *n;
+	char *list, *n;
 	size_t i;
 	int ret;
 
 	if (!r->o.npids && command <= 0)
 		return 0;
+	list = strdup("");
 	for (i = 0; list && i < r->o.npids; i++) {
 		n = cli_strdup_printf("%s%d ", list, (int)r->o.pids[i]);
 		free(list);
