@@ -74,7 +74,10 @@ int record_reserve(struct record *r, bool kallsyms)
 		ret = -errno;
 	if (fd >= 0)
 		close(fd);
-	if (ret < 0) {
+	if (ret == -EOPNOTSUPP) {	/* no preallocation here: go without */
+		unlink(path);
+		ret = 0;
+	} else if (ret < 0) {
 		cli_errno(ret, "cannot set %lld MiB aside beside %s for writing "
 			"the trace.dat", (long long)len >> 20, r->o.path);
 		unlink(path);
