@@ -13,8 +13,9 @@
  *   2 two pipe read ends 3 a shm ring: memfd + eventfd from the producer
  *                          library, one event committed
  *   4 a shm memfd alone  5 an ftrace per-CPU buffer (trace_pipe_raw of a
- *                          private tracefs instance) when tracefs is there
- *                          as root, else /dev/null
+ *                          private tracefs instance recording
+ *                          sched:sched_switch in 16 KiB per CPU) when
+ *                          tracefs is there as root, else /dev/null
  *   6 an eventfd alone   7 a pipe read end whose writer stays open until
  *                          the input ends (a stream that never hangs up)
  * The first chunk's flags also set up the error socket: bit 3 gives the
@@ -51,7 +52,23 @@ static void fuzz_instance_remove(void)
 		rmdir(fuzz_instance);
 }
 
-/* A private tracefs instance (no event enabled), made once; "" if none. */
+/* Write str to dir/rel (best effort: tracefs may lack the event). */
+static void fuzz_write(const char *dir, const char *rel, const char *str)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = write(fd, str, strlen(str));	/* failed: the buffer stays empty */
+	(void)n;
+	close(fd);
+}
+
+/* A private tracefs instance recording sched_switch, made once; "" if none. */
 static const char *fuzz_ftrace_dir(void)
 {
 	static int tried;
@@ -67,6 +84,9 @@ static const char *fuzz_ftrace_dir(void)
 		return fuzz_instance;
 	}
 	atexit(fuzz_instance_remove);
+	/* a small buffer with one event, so that pages come (events only) */
+	fuzz_write(fuzz_instance, "buffer_size_kb", "16");
+	fuzz_write(fuzz_instance, "events/sched/sched_switch/enable", "1");
 	return fuzz_instance;
 }
 
