@@ -63,7 +63,7 @@ def protocol():
     put("protocol", "partial-header", chunks(b"\x01\x00\x00"))
     put("protocol", "errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
     put("protocol", "errsock-full-coalesce",
-        chunks(struct.pack("=II", 0, 9) * 30, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
+        chunks(struct.pack("=II", 0, 9) * 400, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
     put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
 
 
