@@ -64,6 +64,10 @@ def protocol():
     put("protocol", "errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
     put("protocol", "errsock-full-coalesce",
         chunks(struct.pack("=II", 0, 9) * 400, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
+    put("protocol", "listener-pipe-stop", header(1, ADD, flags=32) + msg("l0", 1) + header(0, STOP))
+    put("protocol", "listener-session-leaves", header(1, ADD, flags=40) + msg("l1", 1, fds=7))
+    put("protocol", "listener-probe", b"\x20")
+    put("protocol", "listener-partial-header", bytes([32, 5]) + b"\0" * 5)
     put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
 
 
