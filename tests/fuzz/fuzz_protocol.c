@@ -25,7 +25,9 @@
  * on a socket path instead: the loop runs in a thread, the input goes
  * over one connection, then a second connection sends STOP (the first may
  * have been taken for a probe: it is not the session daemon until a whole
- * header came).
+ * header came), or with bit 6 should_exit() is called instead.  Bit 7
+ * runs the loop through the 2011 thread entry points, two threads: one
+ * runs the loop, the other waits for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -293,19 +295,51 @@ static void *fuzz_run_thread(void *ctx)
 	return NULL;
 }
 
+/* Start the loop: lttng_kconsumerd_run(), or the two 2011 thread entries. */
+static void fuzz_start(struct lttng_kconsumerd_local_data *ctx, bool threads2011,
+		pthread_t th[2])
+{
+	if (!threads2011) {
+		if (pthread_create(&th[0], NULL, fuzz_run_thread, ctx))
+			abort();
+		th[1] = th[0];
+		return;
+	}
+	if (pthread_create(&th[0], NULL, lttng_kconsumerd_thread_poll_fds, ctx) ||
+	    pthread_create(&th[1], NULL, lttng_kconsumerd_thread_receive_fds, ctx))
+		abort();
+}
+
+/* End the session: STOP on a second connection, or should_exit(). */
+static void fuzz_end(struct lttng_kconsumerd_local_data *ctx, const char *path,
+		bool should_exit)
+{
+	static const uint32_t stop[2] = { 0, STOP };
+	int fd;
+
+	if (should_exit) {
+		lttng_kconsumerd_should_exit(ctx);
+		return;
+	}
+	fd = fuzz_connect(path, false);
+	if (fd >= 0) {
+		/* refused (EPIPE) when the loop is ending anyway */
+		(void)send(fd, stop, sizeof(stop), MSG_NOSIGNAL);
+		fuzz_hangup(fd);
+	}
+}
+
 /* The input over a listener's connection, then STOP over a second one. */
 static void fuzz_listener(struct lttng_kconsumerd_local_data *ctx,
 		const char *dir, const uint8_t *data, size_t size)
 {
-	static const uint32_t stop[2] = { 0, STOP };
 	char path[256];
-	pthread_t th;
+	pthread_t th[2];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/cmd.sock", dir);
 	lttng_kconsumerd_set_command_sock_path(ctx, path);
-	if (pthread_create(&th, NULL, fuzz_run_thread, ctx))
-		abort();
+	fuzz_start(ctx, data[0] & 128, th);
 	fd = fuzz_connect(path, true);
 	if (fd < 0)
 		abort();
@@ -313,13 +347,10 @@ static void fuzz_listener(struct lttng_kconsumerd_local_data *ctx,
 	fuzz_play(fd, data, size);
 	fuzz_send_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
 	fuzz_hangup(fd);
-	fd = fuzz_connect(path, false);
-	if (fd >= 0) {
-		/* refused (EPIPE) when the loop is ending anyway */
-		(void)send(fd, stop, sizeof(stop), MSG_NOSIGNAL);
-		fuzz_hangup(fd);
-	}
-	pthread_join(th, NULL);
+	fuzz_end(ctx, path, data[0] & 64);
+	pthread_join(th[0], NULL);
+	if (th[1] != th[0])
+		pthread_join(th[1], NULL);
 }
 
 /* The input over a connected socketpair, the peer gone before the loop runs. */

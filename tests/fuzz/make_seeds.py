@@ -67,6 +67,8 @@ def protocol():
     put("protocol", "listener-pipe-stop", header(1, ADD, flags=32) + msg("l0", 1) + header(0, STOP))
     put("protocol", "listener-session-leaves", header(1, ADD, flags=40) + msg("l1", 1, fds=7))
     put("protocol", "listener-probe", b"\x20")
+    put("protocol", "listener-should-exit", header(1, ADD, flags=96) + msg("q0", 1, fds=7))
+    put("protocol", "listener-2011-threads", header(1, ADD, flags=160) + msg("t0", 1) + header(0, STOP))
     put("protocol", "listener-partial-header", bytes([32, 5]) + b"\0" * 5)
     put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
 
