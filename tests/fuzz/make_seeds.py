@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-# Writes the seed corpus of every fuzz target into corpus/<target>/
-# (deterministic: the files in the tree are this script's output).
+# Writes the hand-made seeds of every fuzz target into corpus/<target>/
+# (deterministic).  The files named cov-* beside them are inputs that a
+# campaign (tests/fuzz/run.sh) found, minimized with libFuzzer's -merge=1
+# and kept for the coverage they add (command-stream inputs under 4 KiB
+# only, to keep the tree small).
 # Usage: python3 tests/fuzz/make_seeds.py
 import os
 import struct
