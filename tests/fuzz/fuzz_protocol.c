@@ -13,16 +13,25 @@
  *   2 two pipe read ends 3 a shm ring: memfd + eventfd from the producer
  *                          library, one event committed
  *   4 a shm memfd alone  5 an ftrace per-CPU buffer (trace_pipe_raw of a
- *                          private tracefs instance) when tracefs is there
- *                          as root, else /dev/null
+ *                          private tracefs instance recording
+ *                          sched:sched_switch in 16 KiB per CPU) when
+ *                          tracefs is there as root, else /dev/null
  *   6 an eventfd alone   7 a pipe read end whose writer stays open until
  *                          the input ends (a stream that never hangs up)
  * The first chunk's flags also set up the error socket: bit 3 gives the
  * consumer one (a socketpair, read after the loop), bit 4 makes its send
  * buffer tiny so that codes queue and coalesce; the exit's wait for a
- * reader is 0 ms.
+ * reader is 0 ms.  Bit 5 serves the command socket through the listener
+ * on a socket path instead: the loop runs in a thread, the input goes
+ * over one connection, then a second connection sends STOP (the first may
+ * have been taken for a probe: it is not the session daemon until a whole
+ * header came), or with bit 6 should_exit() is called instead.  Bit 7
+ * runs the loop through the 2011 thread entry points, two threads: one
+ * runs the loop, the other waits for it.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +39,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <lttng/kconsumerd-shm.h>
@@ -44,6 +54,7 @@
 static char fuzz_instance[128];	/* our tracefs instance, or "" */
 static int fuzz_held[FUZZ_HELD_MAX];	/* writers kept open (kind 7) */
 static int fuzz_nheld;
+static int fuzz_send_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
 
 static void fuzz_instance_remove(void)
 {
@@ -51,7 +62,23 @@ static void fuzz_instance_remove(void)
 		rmdir(fuzz_instance);
 }
 
-/* A private tracefs instance (no event enabled), made once; "" if none. */
+/* Write str to dir/rel (best effort: tracefs may lack the event). */
+static void fuzz_write(const char *dir, const char *rel, const char *str)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = write(fd, str, strlen(str));	/* failed: the buffer stays empty */
+	(void)n;
+	close(fd);
+}
+
+/* A private tracefs instance recording sched_switch, made once; "" if none. */
 static const char *fuzz_ftrace_dir(void)
 {
 	static int tried;
@@ -67,6 +94,9 @@ static const char *fuzz_ftrace_dir(void)
 		return fuzz_instance;
 	}
 	atexit(fuzz_instance_remove);
+	/* a small buffer with one event, so that pages come (events only) */
+	fuzz_write(fuzz_instance, "buffer_size_kb", "16");
+	fuzz_write(fuzz_instance, "events/sched/sched_switch/enable", "1");
 	return fuzz_instance;
 }
 
@@ -170,7 +200,7 @@ static void fuzz_send(int sock, const uint8_t *buf, size_t len, uint8_t flags)
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
 	}
 	if (len)
-		sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		sendmsg(sock, &mh, fuzz_send_flags);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 }
@@ -228,29 +258,136 @@ static void fuzz_log(int level, const char *msg, void *priv)
 {
 }
 
+/* Connect to the listener at path, retrying while it is not up yet. */
+static int fuzz_connect(const char *path, bool wait_for_it)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		abort();
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (!wait_for_it || (errno != ENOENT && errno != ECONNREFUSED)) {
+			close(fd);
+			return -1;
+		}
+		usleep(50);
+	}
+	return fd;
+}
+
+/* Hang up our side; wait until the consumer has closed its own. */
+static void fuzz_hangup(int fd)
+{
+	char buf[64];
+
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+static void *fuzz_run_thread(void *ctx)
+{
+	if (lttng_kconsumerd_run(ctx) != 0)
+		abort();
+	return NULL;
+}
+
+/* Start the loop: lttng_kconsumerd_run(), or the two 2011 thread entries. */
+static void fuzz_start(struct lttng_kconsumerd_local_data *ctx, bool threads2011,
+		pthread_t th[2])
+{
+	if (!threads2011) {
+		if (pthread_create(&th[0], NULL, fuzz_run_thread, ctx))
+			abort();
+		th[1] = th[0];
+		return;
+	}
+	if (pthread_create(&th[0], NULL, lttng_kconsumerd_thread_poll_fds, ctx) ||
+	    pthread_create(&th[1], NULL, lttng_kconsumerd_thread_receive_fds, ctx))
+		abort();
+}
+
+/* End the session: STOP on a second connection, or should_exit(). */
+static void fuzz_end(struct lttng_kconsumerd_local_data *ctx, const char *path,
+		bool should_exit)
+{
+	static const uint32_t stop[2] = { 0, STOP };
+	int fd;
+
+	if (should_exit) {
+		lttng_kconsumerd_should_exit(ctx);
+		return;
+	}
+	fd = fuzz_connect(path, false);
+	if (fd >= 0) {
+		/* refused (EPIPE) when the loop is ending anyway */
+		(void)send(fd, stop, sizeof(stop), MSG_NOSIGNAL);
+		fuzz_hangup(fd);
+	}
+}
+
+/* The input over a listener's connection, then STOP over a second one. */
+static void fuzz_listener(struct lttng_kconsumerd_local_data *ctx,
+		const char *dir, const uint8_t *data, size_t size)
+{
+	char path[256];
+	pthread_t th[2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cmd.sock", dir);
+	lttng_kconsumerd_set_command_sock_path(ctx, path);
+	fuzz_start(ctx, data[0] & 128, th);
+	fd = fuzz_connect(path, true);
+	if (fd < 0)
+		abort();
+	fuzz_send_flags = MSG_NOSIGNAL;	/* the loop reads meanwhile */
+	fuzz_play(fd, data, size);
+	fuzz_send_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+	fuzz_hangup(fd);
+	fuzz_end(ctx, path, data[0] & 64);
+	pthread_join(th[0], NULL);
+	if (th[1] != th[0])
+		pthread_join(th[1], NULL);
+}
+
+/* The input over a connected socketpair, the peer gone before the loop runs. */
+static void fuzz_socketpair(struct lttng_kconsumerd_local_data *ctx,
+		const uint8_t *data, size_t size)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    lttng_kconsumerd_set_command_sock(ctx, sv[0]))
+		abort();
+	fuzz_play(sv[1], data, size);
+	close(sv[1]);	/* the peer hangs up: the loop must end by itself */
+	if (lttng_kconsumerd_run(ctx) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned int runs;
 	const char *dir = fuzz_tmpdir("protocol");
 	struct lttng_kconsumerd_local_data *ctx;
-	int sv[2], err;
+	int err;
 
 	if (++runs % 256 == 0)
 		fuzz_empty_dir(dir);	/* trace files do not pile up */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		abort();
 	ctx = lttng_kconsumerd_create(NULL);
-	if (!ctx || lttng_kconsumerd_set_command_sock(ctx, sv[0]) ||
-	    lttng_kconsumerd_set_output_dir(ctx, dir))
+	if (!ctx || lttng_kconsumerd_set_output_dir(ctx, dir))
 		abort();
 	kc_ctx_of(ctx)->grace_ms = 0;
 	errsock_flush_ms = 0;
 	fuzz_error_socket(ctx, data, size, &err);
 	lttng_kconsumerd_set_log_handler(ctx, fuzz_log, NULL);
-	fuzz_play(sv[1], data, size);
-	close(sv[1]);	/* the peer hangs up: the loop must end by itself */
-	if (lttng_kconsumerd_run(ctx) != 0)
-		abort();
+	if (size && data[0] & 32)
+		fuzz_listener(ctx, dir, data, size);
+	else
+		fuzz_socketpair(ctx, data, size);
 	lttng_kconsumerd_destroy(ctx);
 	fuzz_error_drain(err);
 	while (fuzz_nheld > 0)

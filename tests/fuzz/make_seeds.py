@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-# Writes the seed corpus of every fuzz target into corpus/<target>/
-# (deterministic: the files in the tree are this script's output).
+# Writes the hand-made seeds of every fuzz target into corpus/<target>/
+# (deterministic).  The files named cov-* beside them are inputs that a
+# campaign (tests/fuzz/run.sh) found, minimized with libFuzzer's -merge=1
+# and kept for the coverage they add (command-stream inputs under 4 KiB
+# only, to keep the tree small).
 # Usage: python3 tests/fuzz/make_seeds.py
 import os
 import struct
@@ -63,7 +66,13 @@ def protocol():
     put("protocol", "partial-header", chunks(b"\x01\x00\x00"))
     put("protocol", "errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
     put("protocol", "errsock-full-coalesce",
-        chunks(struct.pack("=II", 0, 9) * 30, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
+        chunks(struct.pack("=II", 0, 9) * 400, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
+    put("protocol", "listener-pipe-stop", header(1, ADD, flags=32) + msg("l0", 1) + header(0, STOP))
+    put("protocol", "listener-session-leaves", header(1, ADD, flags=40) + msg("l1", 1, fds=7))
+    put("protocol", "listener-probe", b"\x20")
+    put("protocol", "listener-should-exit", header(1, ADD, flags=96) + msg("q0", 1, fds=7))
+    put("protocol", "listener-2011-threads", header(1, ADD, flags=160) + msg("t0", 1) + header(0, STOP))
+    put("protocol", "listener-partial-header", bytes([32, 5]) + b"\0" * 5)
     put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
 
 
