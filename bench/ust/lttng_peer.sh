@@ -124,28 +124,38 @@ start_relayd() {
 	die "lttng-relayd did not start: $(tail -2 "$tmp/relayd.log")"
 }
 
+# An lttng command; on failure its output goes to stderr.
+lt() {
+	if ! lttng "$@" > "$tmp/lttng.out" 2>&1; then
+		echo "lttng peer: lttng $*: failed:" >&2
+		tail -3 "$tmp/lttng.out" >&2
+		return 1
+	fi
+}
+
 # One lttng session: $1 sub-buffer bytes, $2 local|relay.  Prints
 # "bytes seconds consumer-cpu relayd-cpu discarded".
 lttng_run() {
 	local sb=$1 where=$2 out=$tmp/lttng-trace c0 c1 r0=0 r1=0 cpid res bytes lost
 	if [ "$where" = local ]; then
-		lttng create peer -o "$out" > /dev/null
+		lt create peer -o "$out" || return 1
 	else
-		lttng create peer --set-url "net://127.0.0.1:$ctrl_port:$data_port" > /dev/null
+		lt create peer --set-url "net://127.0.0.1:$ctrl_port:$data_port" || return 1
 		out=$tmp/relay
 	fi
-	lttng enable-channel -u --subbuf-size "$sb" --num-subbuf 8 ch > /dev/null
-	lttng enable-event -u -c ch 'lttng_ust_libc:*' > /dev/null
-	lttng start > /dev/null
+	lt enable-channel -u --subbuf-size "$sb" --num-subbuf 8 ch &&
+		lt enable-event -u -c ch 'lttng_ust_libc:*' && lt start ||
+		{ lt destroy peer; return 1; }
 	cpid=$(pgrep -P "$sessiond_pid" -x lttng-consumerd | head -1)
-	[ -n "$cpid" ] || die "no lttng-consumerd under the session daemon"
+	[ -n "$cpid" ] || { echo "lttng peer: no lttng-consumerd" >&2; lt destroy peer; return 1; }
 	c0=$(proc_cpu "$cpid")
 	[ "$where" = local ] || r0=$(proc_cpu "$relayd_pid")
 	res=$(LD_PRELOAD=$wrapper "$storm" "$threads" "$secs")
-	lttng stop > "$tmp/stop.log" 2>&1
+	lt stop || { lt destroy peer; return 1; }
+	cp "$tmp/lttng.out" "$tmp/stop.log"
 	c1=$(proc_cpu "$cpid")
 	[ "$where" = local ] || r1=$(proc_cpu "$relayd_pid")
-	lttng destroy peer > /dev/null
+	lt destroy peer || return 1
 	bytes=$(du -sb "$out" | awk '{ print $1 }')
 	lost=$(awk '/discarded/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
 		END { print n + 0 }' "$tmp/stop.log")
@@ -241,8 +251,12 @@ calibrate
 for sb in $subbufs; do
 	for i in $(seq 1 "$runs"); do
 		echo "  run $i/$runs, 8 x $sb: lttng-consumerd" >&2
-		read -r bytes s rest < <(lttng_run "$sb" local)
-		echo "lttng-local $sb $bytes $s $rest" >> "$tmp/results"
+		if ! line=$(lttng_run "$sb" local); then
+			echo "  run $i: lttng-consumerd run failed, run skipped" >&2
+			continue
+		fi
+		read -r bytes s _ <<< "$line"
+		echo "lttng-local $sb $line" >> "$tmp/results"
 		for m in mmap splice; do
 			echo "  run $i/$runs, 8 x $sb: kconsumerd $m at $(awk -v b="$bytes" -v s="$s" \
 				'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
@@ -250,7 +264,11 @@ for sb in $subbufs; do
 		done
 		if [ "$relay" != 0 ]; then
 			echo "  run $i/$runs, 8 x $sb: lttng-consumerd to lttng-relayd" >&2
-			echo "lttng-relay $sb $(lttng_run "$sb" relay)" >> "$tmp/results"
+			if line=$(lttng_run "$sb" relay); then
+				echo "lttng-relay $sb $line" >> "$tmp/results"
+			else
+				echo "  run $i: relay run failed" >&2
+			fi
 		fi
 	done
 done
