@@ -111,7 +111,7 @@ storm() {
 
 # ksession's read-mode option: --mode where its help names it, else -m.
 mode_opt() {
-	if "$ksession" record --help 2>&1 | grep -q -- '--mode'; then
+	if "$ksession" record --help 2>&1 | grep -- '--mode' > /dev/null; then
 		echo --mode
 	else
 		echo -m

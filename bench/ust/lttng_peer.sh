@@ -56,7 +56,8 @@ preflight() {
 		command -v $t >/dev/null ||
 			skip "$t missing (apt-get install lttng-tools)"
 	done
-	wrapper=$(ldconfig -p | awk '/liblttng-ust-libc-wrapper\.so/ { print $NF; exit }')
+	# (awk reads to the end: an early exit would SIGPIPE ldconfig, fatal under pipefail)
+	wrapper=$(ldconfig -p | awk '/liblttng-ust-libc-wrapper\.so/ && !w { w = $NF } END { print w }')
 	[ -n "$wrapper" ] ||
 		skip "liblttng-ust-libc-wrapper.so missing (apt-get install liblttng-ust1)"
 	[ "$(id -u)" -eq 0 ] || skip "needs root (a private mount namespace)"
@@ -110,7 +111,7 @@ start_sessiond() {
 start_relayd() {
 	local base
 	for base in $(shuf -i 20000-60000 -n 20); do
-		ss -Htln | awk '{ print $4 }' | grep -qE ":($base|$((base + 1))|$((base + 2)))\$" &&
+		ss -Htln | awk '{ print $4 }' | grep -E ":($base|$((base + 1))|$((base + 2)))\$" >/dev/null &&
 			continue
 		ctrl_port=$base data_port=$((base + 1))
 		mkdir -p "$tmp/relay"
@@ -146,7 +147,7 @@ lttng_run() {
 	lt enable-channel -u --subbuf-size "$sb" --num-subbuf 8 ch &&
 		lt enable-event -u -c ch 'lttng_ust_libc:*' && lt start ||
 		{ lt destroy peer; return 1; }
-	cpid=$(pgrep -P "$sessiond_pid" -x lttng-consumerd | head -1)
+	cpid=$(pgrep -P "$sessiond_pid" -x lttng-consumerd | awk 'NR == 1')
 	[ -n "$cpid" ] || { echo "lttng peer: no lttng-consumerd" >&2; lt destroy peer; return 1; }
 	c0=$(proc_cpu "$cpid")
 	[ "$where" = local ] || r0=$(proc_cpu "$relayd_pid")
@@ -242,7 +243,7 @@ for sb in sorted({int(r[1]) for r in rows}):
 PY
 }
 
-echo "machine: $(nproc) CPUs, kernel $(uname -r), $(lttng --version | head -1);" \
+echo "machine: $(nproc) CPUs, kernel $(uname -r), $(lttng --version | awk 'NR == 1');" \
 	"producer: malloc_storm $threads thread(s) x ${secs}s under the libc wrapper"
 start_sessiond
 [ "$relay" = 0 ] || start_relayd
