@@ -8,7 +8,9 @@ between being switched out and being switched back in, with the state it
 left in (D: blocked in the kernel, typically on I/O or a lock; S: asleep,
 e.g. waiting in epoll for data; R: preempted with work to do), the system
 call it was in and the deepest kernel frames that say why.  Prints the
-longest intervals (for the three longest, who ran on the CPU it left) and, per (state, system call), how many lasted longer
+longest intervals (for the three longest, who ran on the CPU it left and,
+for a D one, which other threads were blocked in the kernel meanwhile:
+the likely holder of what it waited for) and, per (state, system call), how many lasted longer
 than --limit ms (default 4: a 1 MiB buffer fills in about that long under
 the sustained storm) and their total.  epoll/poll sleeps are the loop
 waiting for data: listed apart, they are not stalls.
@@ -65,18 +67,32 @@ def label(frames):
     return call, " < ".join(why[:3]) if why else " < ".join(frames[1:3])
 
 
-def intervals(events, comm, timeline):
+def intervals(events, comm, timeline, blocked):
     """Off-CPU intervals (length s, state, call, why, time, cpu) of
-    threads COMM; timeline[cpu] gets every (time, comm now running)."""
-    out_at = {}
+    threads COMM; timeline[cpu] gets every (time, comm now running),
+    blocked every other thread's D interval (t0, t1, comm, why)."""
+    out_at, other = {}, {}
     for t, prev, state, nxt, pcomm, frames, cpu, ncomm in events:
         timeline[cpu].append((t, ncomm))
         if pcomm == comm:
             out_at[prev] = (t, state, frames, cpu)
+        elif state.startswith("D"):
+            other[prev] = (t, pcomm, frames)
+        if nxt in other:
+            t0, oc, fr = other.pop(nxt)
+            blocked.append((t0, t, oc, label(fr)[1]))
         if nxt in out_at:
             t0, st, fr, c0 = out_at.pop(nxt)
             call, why = label(fr)
             yield t - t0, st[0], call, why, t0, c0
+
+
+def held_by(blocked, t0, t1, least):
+    """Other threads blocked (D) for at least least s during [t0, t1]."""
+    hits = [(min(b, t1) - max(a, t0), c, w) for a, b, c, w in blocked
+            if min(b, t1) - max(a, t0) >= least]
+    hits.sort(reverse=True)
+    return "; ".join(f"{c} {d*1e3:.1f} ms ({w})" for d, c, w in hits[:3]) or "none"
 
 
 def ran(timeline, cpu, t0, t1):
@@ -97,8 +113,8 @@ def main():
     p.add_argument("--limit", type=float, default=4.0)
     p.add_argument("--top", type=int, default=6)
     a = p.parse_args()
-    timeline = collections.defaultdict(list)
-    iv = list(intervals(parse_events(sys.stdin), a.comm, timeline))
+    timeline, blocked = collections.defaultdict(list), []
+    iv = list(intervals(parse_events(sys.stdin), a.comm, timeline, blocked))
     if not iv:
         print(f"    offcpu: no switch of {a.comm} seen")
         return
@@ -109,6 +125,8 @@ def main():
           "; ".join(f"{d*1e3:.1f} ms {s} in {c} ({w})" for d, s, c, w, _, _ in busy[:a.top]))
     for d, s, c, w, t0, cpu in busy[:3]:
         print(f"      {d*1e3:.1f} ms {s} in {c}: cpu{cpu} ran {ran(timeline, cpu, t0, t0 + d)}")
+        if s == "D":
+            print(f"        also blocked then: {held_by(blocked, t0, t0 + d, d / 4)}")
     per = collections.defaultdict(lambda: [0, 0.0, 0.0])
     for d, s, c, _, _, _ in busy:
         k = per[(s, c)]

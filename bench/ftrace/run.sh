@@ -31,7 +31,9 @@
 # TRACE_CONSUMER=strace the kconsumerd of each ksession run is traced with
 # `strace -f -T` (write, splice, sync_file_range, fadvise64, openat;
 # ptrace slows it: for finding stalls, not for figures) and its longest
-# syscalls are printed.  TRACE_CONSUMER=perf instead records every
+# syscalls are printed.  Each run also shows the CPU the machine spent on
+# neither the storm nor the recorder (/proc/stat): other users of a shared
+# machine, writeback.  TRACE_CONSUMER=perf instead records every
 # sched_switch with its kernel stack (`perf record -a -g`, far lighter
 # than ptrace) during each ksession run, and offcpu.py prints the
 # consumer's longest times off its CPU, with the state, the system call
@@ -109,7 +111,7 @@ storm() {
 
 # ksession's read-mode option: --mode where its help names it, else -m.
 mode_opt() {
-	if "$ksession" record --help 2>&1 | grep -q -- '--mode'; then
+	if "$ksession" record --help 2>&1 | grep -- '--mode' > /dev/null; then
 		echo --mode
 	else
 		echo -m
@@ -288,10 +290,30 @@ consumer_figures() {
 	esac
 }
 
+# The machine's busy CPU seconds so far and its steal time (/proc/stat).
+machine_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
+		printf "%.3f %.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz, $9 / hz }' /proc/stat
+}
+
+# "REC OTHERS STEAL" for the last run: CPU the machine spent on anything
+# but the storm and the recorder (other users of a shared machine), and
+# the time the hypervisor took away.
+others_of_run() {
+	local after storm_s=0 rec_cpu
+	after=$(machine_cpu)
+	[ -s "$tmp/storm-times" ] && storm_s=$(storm_cpu)
+	rec_cpu=$(tail -1 "$tmp/results" | awk '{ print ($3 == "fail") ? 0 : $6 }')
+	awk -v r="$1" -v b="$busy_before" -v a="$after" -v s="$storm_s" -v c="$rec_cpu" 'BEGIN {
+		split(b, x, " "); split(a, y, " ")
+		printf "%s %.3f %.3f\n", r, y[1] - x[1] - s - c, y[2] - x[2] }'
+}
+
 # One sustained run: the storm is the recorder's command.
 run_sustained() {
 	local rec=$1 kb=$2 cpu total storm_s out
 	rm -f "$tmp/storm-times"
+	busy_before=$(machine_cpu)
 	case $rec in
 	*-floor)
 		out=$("$floor" -m "${rec%-floor}" -b "$kb" \
@@ -333,7 +355,9 @@ run_sustained() {
 				>> "$tmp/results"
 		fi;;
 	esac
-	tail -1 "$tmp/results" | awk '{ printf "    -> lost %s left %s CPU %s\n", $4, $5, $6 }' >&2
+	others_of_run "$rec" >> "$tmp/others"
+	tail -1 "$tmp/results" | awk -v o="$(tail -1 "$tmp/others" | cut -d' ' -f2-)" \
+		'{ printf "    -> lost %s left %s CPU %s (neither storm nor recorder, steal: %s)\n", $4, $5, $6, o }' >&2
 	rm -f "$tmp/out.dat"
 	sync
 	sleep 0.5
@@ -412,6 +436,7 @@ ksession_mode=$(mode_opt)
 echo "machine: $(nproc) CPUs, kernel $(uname -r); storm ($storm_kind): dd bs=1" \
 	"count=$count per CPU; runs: $runs, alternating: $recorders"
 : > "$tmp/results"
+: > "$tmp/others"
 [ "$storm_kind" = sustained ] && write_storm
 for kb in $sizes; do
 	for i in $(seq 1 "$runs"); do
@@ -427,6 +452,11 @@ for kb in $sizes; do
 done
 if [ "$storm_kind" = sustained ]; then
 	report_sustained
+	awk '{ n++; o += $2; st += $3; if ($2 > m) m = $2 }
+		END { if (n) printf "\nCPU used during the runs by neither the storm nor the recorder" \
+			" (other users of the machine, writeback and other kernel threads):" \
+			" mean %.2f s per run, most %.2f s; steal %.3f s per run\n", o / n, m, st / n }' \
+		"$tmp/others"
 	[ ! -s "$tmp/trace-summary" ] || { echo; cat "$tmp/trace-summary"; }
 else
 	report

@@ -56,7 +56,8 @@ preflight() {
 		command -v $t >/dev/null ||
 			skip "$t missing (apt-get install lttng-tools)"
 	done
-	wrapper=$(ldconfig -p | awk '/liblttng-ust-libc-wrapper\.so/ { print $NF; exit }')
+	# (awk reads to the end: an early exit would SIGPIPE ldconfig, fatal under pipefail)
+	wrapper=$(ldconfig -p | awk '/liblttng-ust-libc-wrapper\.so/ && !w { w = $NF } END { print w }')
 	[ -n "$wrapper" ] ||
 		skip "liblttng-ust-libc-wrapper.so missing (apt-get install liblttng-ust1)"
 	[ "$(id -u)" -eq 0 ] || skip "needs root (a private mount namespace)"
@@ -110,7 +111,7 @@ start_sessiond() {
 start_relayd() {
 	local base
 	for base in $(shuf -i 20000-60000 -n 20); do
-		ss -Htln | awk '{ print $4 }' | grep -qE ":($base|$((base + 1))|$((base + 2)))\$" &&
+		ss -Htln | awk '{ print $4 }' | grep -E ":($base|$((base + 1))|$((base + 2)))\$" >/dev/null &&
 			continue
 		ctrl_port=$base data_port=$((base + 1))
 		mkdir -p "$tmp/relay"
@@ -124,28 +125,38 @@ start_relayd() {
 	die "lttng-relayd did not start: $(tail -2 "$tmp/relayd.log")"
 }
 
+# An lttng command; on failure its output goes to stderr.
+lt() {
+	if ! lttng "$@" > "$tmp/lttng.out" 2>&1; then
+		echo "lttng peer: lttng $*: failed:" >&2
+		tail -3 "$tmp/lttng.out" >&2
+		return 1
+	fi
+}
+
 # One lttng session: $1 sub-buffer bytes, $2 local|relay.  Prints
 # "bytes seconds consumer-cpu relayd-cpu discarded".
 lttng_run() {
 	local sb=$1 where=$2 out=$tmp/lttng-trace c0 c1 r0=0 r1=0 cpid res bytes lost
 	if [ "$where" = local ]; then
-		lttng create peer -o "$out" > /dev/null
+		lt create peer -o "$out" || return 1
 	else
-		lttng create peer --set-url "net://127.0.0.1:$ctrl_port:$data_port" > /dev/null
+		lt create peer --set-url "net://127.0.0.1:$ctrl_port:$data_port" || return 1
 		out=$tmp/relay
 	fi
-	lttng enable-channel -u --subbuf-size "$sb" --num-subbuf 8 ch > /dev/null
-	lttng enable-event -u -c ch 'lttng_ust_libc:*' > /dev/null
-	lttng start > /dev/null
-	cpid=$(pgrep -P "$sessiond_pid" -x lttng-consumerd | head -1)
-	[ -n "$cpid" ] || die "no lttng-consumerd under the session daemon"
+	lt enable-channel -u --subbuf-size "$sb" --num-subbuf 8 ch &&
+		lt enable-event -u -c ch 'lttng_ust_libc:*' && lt start ||
+		{ lt destroy peer; return 1; }
+	cpid=$(pgrep -P "$sessiond_pid" -x lttng-consumerd | awk 'NR == 1')
+	[ -n "$cpid" ] || { echo "lttng peer: no lttng-consumerd" >&2; lt destroy peer; return 1; }
 	c0=$(proc_cpu "$cpid")
 	[ "$where" = local ] || r0=$(proc_cpu "$relayd_pid")
 	res=$(LD_PRELOAD=$wrapper "$storm" "$threads" "$secs")
-	lttng stop > "$tmp/stop.log" 2>&1
+	lt stop || { lt destroy peer; return 1; }
+	cp "$tmp/lttng.out" "$tmp/stop.log"
 	c1=$(proc_cpu "$cpid")
 	[ "$where" = local ] || r1=$(proc_cpu "$relayd_pid")
-	lttng destroy peer > /dev/null
+	lt destroy peer || return 1
 	bytes=$(du -sb "$out" | awk '{ print $1 }')
 	lost=$(awk '/discarded/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i }
 		END { print n + 0 }' "$tmp/stop.log")
@@ -232,7 +243,7 @@ for sb in sorted({int(r[1]) for r in rows}):
 PY
 }
 
-echo "machine: $(nproc) CPUs, kernel $(uname -r), $(lttng --version | head -1);" \
+echo "machine: $(nproc) CPUs, kernel $(uname -r), $(lttng --version | awk 'NR == 1');" \
 	"producer: malloc_storm $threads thread(s) x ${secs}s under the libc wrapper"
 start_sessiond
 [ "$relay" = 0 ] || start_relayd
@@ -241,8 +252,12 @@ calibrate
 for sb in $subbufs; do
 	for i in $(seq 1 "$runs"); do
 		echo "  run $i/$runs, 8 x $sb: lttng-consumerd" >&2
-		read -r bytes s rest < <(lttng_run "$sb" local)
-		echo "lttng-local $sb $bytes $s $rest" >> "$tmp/results"
+		if ! line=$(lttng_run "$sb" local); then
+			echo "  run $i: lttng-consumerd run failed, run skipped" >&2
+			continue
+		fi
+		read -r bytes s _ <<< "$line"
+		echo "lttng-local $sb $line" >> "$tmp/results"
 		for m in mmap splice; do
 			echo "  run $i/$runs, 8 x $sb: kconsumerd $m at $(awk -v b="$bytes" -v s="$s" \
 				'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
@@ -250,7 +265,11 @@ for sb in $subbufs; do
 		done
 		if [ "$relay" != 0 ]; then
 			echo "  run $i/$runs, 8 x $sb: lttng-consumerd to lttng-relayd" >&2
-			echo "lttng-relay $sb $(lttng_run "$sb" relay)" >> "$tmp/results"
+			if line=$(lttng_run "$sb" relay); then
+				echo "lttng-relay $sb $line" >> "$tmp/results"
+			else
+				echo "  run $i: relay run failed" >&2
+			fi
 		fi
 	done
 done
