@@ -16,14 +16,7 @@
 set -euo pipefail
 
 # Root is needed (packages, tracefs): re-run through sudo, or say how.
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		exec sudo DEMO="${DEMO:-}" BUILD="${BUILD:-}" bash "$0" "$@"
-	fi
-	echo "$(basename "$0"): needs root and there is no sudo here: run it as root" >&2
-	echo "  (e.g. su -c 'bash tools/$(basename "$0")')" >&2
-	exit 1
-fi
+. "$(dirname "$0")/as-root.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 

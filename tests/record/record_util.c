@@ -361,3 +361,28 @@ bool ru_wait_gone(pid_t pid, int timeout_s)
 	}
 	return !ru_alive(pid);
 }
+
+int ru_setup(void **state)
+{
+	struct ru_run *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -1;
+	ru_init(r);
+	*state = r;
+	return 0;
+}
+
+/* After every test: the run's instance is gone; scratch files removed. */
+int ru_teardown(void **state)
+{
+	struct ru_run *r = *state;
+	bool left;
+
+	ru_fini(r);
+	left = ru_instance_left(r);
+	if (left)
+		fprintf(stderr, "instance ksession-%d left behind\n", (int)r->ran);
+	free(r);
+	return left ? -1 : 0;
+}

@@ -73,6 +73,10 @@ bool ru_wait_tracing(struct ru_run *r, int timeout_s);
 /* Does tracefs still hold the instance of this run? */
 bool ru_instance_left(const struct ru_run *r);
 
+/* cmocka fixture: a fresh run in *state; afterwards its instance must be gone. */
+int ru_setup(void **state);
+int ru_teardown(void **state);
+
 /* Run `trace-cmd report FILE` and count its lines. */
 void ru_report(const char *file, struct ru_report *rep);
 

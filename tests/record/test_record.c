@@ -288,44 +288,20 @@ static void test_no_such_system(void **state)
 	no_such(*state, "nosuchsystem");
 }
 
-static int setup(void **state)
-{
-	struct ru_run *r = calloc(1, sizeof(*r));
-
-	if (!r)
-		return -1;
-	ru_init(r);
-	*state = r;
-	return 0;
-}
-
-/* After every test: the run's instance is gone; scratch files removed. */
-static int teardown(void **state)
-{
-	struct ru_run *r = *state;
-	bool left;
-
-	ru_fini(r);
-	left = ru_instance_left(r);
-	if (left)
-		fprintf(stderr, "instance ksession-%d left behind\n", (int)r->ran);
-	free(r);
-	return left ? -1 : 0;
-}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_no_such_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_such_system, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_splice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_storm_splice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_storm_mmap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrl_c_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_command_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_command_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_such_event, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_no_such_system, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_splice, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_mmap, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_storm_splice, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_storm_mmap, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_sigint, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_ctrl_c_group, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_command_fails, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_command_missing, ru_setup, ru_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

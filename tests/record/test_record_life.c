@@ -604,32 +604,8 @@ static void test_progress_width(void **state)
 	progress_at(*state, 200, true);
 }
 
-static int setup(void **state)
-{
-	struct ru_run *r = calloc(1, sizeof(*r));
 
-	if (!r)
-		return -1;
-	ru_init(r);
-	*state = r;
-	return 0;
-}
-
-/* After every test: the run's instance is gone; scratch files removed. */
-static int teardown(void **state)
-{
-	struct ru_run *r = *state;
-	bool left;
-
-	ru_fini(r);
-	left = ru_instance_left(r);
-	if (left)
-		fprintf(stderr, "instance ksession-%d left behind\n", (int)r->ran);
-	free(r);
-	return left ? -1 : 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ru_setup, ru_teardown)
 
 int main(void)
 {
