@@ -14,7 +14,8 @@
 # Environment: RUNS (3), COUNT (dd bytes per CPU, 300000), SIZES (KiB per
 # CPU, "1024 256"), RECORDERS ("trace-cmd splice mmap"; add "trace-cmd-v6"
 # for trace-cmd writing the same uncompressed format as ours),
-# KSESSION_ARGS (more options for ksession record, for tuning).
+# KSESSION_ARGS (more options for ksession record, for tuning), CONSUMER
+# (another kconsumerd binary for ksession to start, e.g. an older build).
 #
 # STORM=sustained: the storm is the recorder's COMMAND (`trace-cmd record
 # ... STORM`, `ksession record ... -- STORM`: no settle, recording ends
@@ -67,7 +68,7 @@ settle=1.5		# short storm: seconds between starting a recorder and the storm
 tracefs=/sys/kernel/tracing
 
 ksession=$build/tools/ksession/ksession
-consumer=$build/src/kconsumerd
+consumer=${CONSUMER:-$build/src/kconsumerd}
 cpu_of=$build/bench/ftrace/recorder_cpu
 floor=$build/bench/ftrace/ftrace_floor
 
