@@ -19,9 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <lttng/lttng-kconsumerd.h>
 
 #include "record_util.h"
 
@@ -537,6 +540,32 @@ static void test_bad_filter(void **state)
 }
 
 /* --json: one JSON object that agrees with the trace; -q: nothing. */
+/*
+ * `-- true` ends without waiting out the consumer's grace period: every
+ * stream is deleted (drained, closed) before STOP, so the consumer exits
+ * as soon as it has drained.  The bound is the grace period itself, which
+ * a consumer waiting for ftrace streams to hang up would always exceed.
+ */
+static void test_short_command_no_grace(void **state)
+{
+	const char *args[] = { "-q", "-e", "sched:sched_switch", "--", "true",
+		NULL };
+	struct ru_run *r = *state;
+	struct timespec t0, t1;
+	double s;
+
+	if (skip_unless_ready(true))
+		skip();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ru_record(r, args, RUN_TIMEOUT_S);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	check_exit(r, 0);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("    ksession record -- true: %.2f s\n", s);
+	assert_true(s < LTTNG_KCONSUMERD_POLL_GRACE_PERIOD / 1000.0);
+	check_report(r->out);
+}
+
 static void test_json_quiet(void **state)
 {
 	const char *json[] = { "--json", "-e", "sched:sched_switch", "--",
@@ -625,6 +654,7 @@ int main(void)
 		T(test_all_events),
 		T(test_bad_filter),
 		T(test_json_quiet),
+		T(test_short_command_no_grace),
 		T(test_progress_width),
 	};
 

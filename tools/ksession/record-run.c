@@ -360,6 +360,25 @@ static int record_consumer_result(struct record *r)
 	return r->consumer_errors ? -EPROTO : 0;
 }
 
+/*
+ * DELETE every stream: ftrace buffers never hang up, so a stream is done
+ * only when it is deleted (drained to empty, then closed); with every
+ * stream done the consumer exits at once after STOP.
+ */
+static int record_delete_streams(struct record *r)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < r->ncpus && ret == 0; i++) {
+		if (r->cpu[i].online && r->cpu[i].file)
+			ret = ksession_update_stream(r->ks, (int)i + 1, DELETE_FD,
+						     -1);
+	}
+	if (ret < 0)
+		cli_errno(ret, "cannot send DELETE");
+	return ret;
+}
+
 int record_stop(struct record *r)
 {
 	double deadline = cli_now() + RECORD_DRAIN_TIMEOUT_S;
@@ -368,7 +387,9 @@ int record_stop(struct record *r)
 	record_tracing_off(r);
 	if (r->consumer < 0)
 		return -ECHILD;
-	ret = ksession_stop(r->ks);
+	ret = record_delete_streams(r);
+	if (ret == 0)
+		ret = ksession_stop(r->ks);
 	if (ret < 0) {
 		cli_errno(ret, "cannot send STOP");
 		return ret;
