@@ -30,7 +30,8 @@
  * file starts at a sub-buffer boundary and is readable alone.  With a
  * count, the oldest file is removed when a new one opens; the bytes and
  * sub-buffers it held are counted as rotated out.  The files live in one
- * parent directory, opened once: names are resolved in it alone.
+ * parent directory, opened once and kept (one fd more per rotating
+ * stream): names are resolved in it alone.
  *
  * Page-cache hygiene, after each written range:
  *   - once the data written since the last kick reaches max(256 KiB, one
@@ -407,9 +408,13 @@ static int sink_file_by_path(struct sink_file *f,
 	}
 	ret = sink_path_parent(spec->dirfd, spec->path, &f->parent_fd,
 			       &f->name, why);
-	if (ret < 0)
-		return ret;
-	return sink_open_next(f, why);
+	if (ret == 0)
+		ret = sink_open_next(f, why);
+	if (ret == 0 && !f->size_limit) {
+		close(f->parent_fd);	/* only rotation opens more files */
+		f->parent_fd = -1;
+	}
+	return ret;
 }
 
 int io_sink_file_open(const struct io_sink_spec *spec, unsigned long subbuf,
