@@ -30,6 +30,7 @@
 
 #include "io.h"
 #include "loop.h"
+#include "streams-test.h"
 
 #define STREAMS_BUCKETS 4096		/* power of two */
 #define STREAMS_MAX 100000		/* streams one consumer accepts */
@@ -72,6 +73,9 @@ struct streams {
 	uint32_t tracefile_count;
 	size_t count;
 };
+
+/* Tests only: see streams-test.h.  NULL in the library and the daemon. */
+int (*streams_test_sink_hook)(struct io_stream *io, const char *path);
 
 
 static struct cds_hlist_head *streams_bucket(struct streams *st, int key)
@@ -170,6 +174,8 @@ static int stream_error_code(int err)
 		return KCONSUMERD_SPLICE_ENOMEM;
 	case -ESPIPE:
 		return KCONSUMERD_SPLICE_ESPIPE;
+	case -EPROTO:	/* the source found its producer's data inconsistent */
+		return KCONSUMERD_INVALID_DATA;
 	default:
 		return KCONSUMERD_OUTFD_ERROR;
 	}
@@ -547,6 +553,11 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 	bool is_sink = false;
 	int ret = io_stream_create(&s->pub, &p, &s->io, why, &is_sink);
 
+	if (ret == 0 && streams_test_sink_hook) {
+		ret = streams_test_sink_hook(s->io, s->pub.path_name);
+		is_sink = true;
+		*why = "the test's sink refused the stream";
+	}
 	if (ret)
 		*code = is_sink ? KCONSUMERD_OUTFD_ERROR :
 				  KCONSUMERD_ERROR_RECV_FD;
