@@ -117,6 +117,7 @@ static void stream_account(struct stream *s)
 	total_add(&t->rotated_bytes, c->rotated_bytes - s->seen.rotated_bytes);
 	total_add(&t->rotated_subbufs,
 		  c->rotated_subbufs - s->seen.rotated_subbufs);
+	total_add(&t->files, c->files - s->seen.files);
 	s->seen = *c;
 }
 
