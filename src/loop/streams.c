@@ -554,8 +554,8 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 	bool is_sink = false;
 	int ret = io_stream_create(&s->pub, &p, &s->io, why, &is_sink);
 
-	if (ret == 0 && streams_test_sink_hook) {
-		ret = streams_test_sink_hook(s->io, s->pub.path_name);
+	if (ret == 0 && streams_test_sink_hook &&
+	    (ret = streams_test_sink_hook(s->io, s->pub.path_name)) != 0) {
 		is_sink = true;
 		*why = "the test's sink refused the stream";
 	}

@@ -185,6 +185,8 @@ static void test_enospc_opening_next_file(void **state)
 	assert_true(fcntl(w, F_SETPIPE_SZ, 1 << 20) >= 1 << 18);
 	write_until_gone(w, 1, 1 << 18);
 	assert_int_equal(harness_code(&h, 5000), KCONSUMERD_OUTFD_ERROR);
+	for (int i = 0; i < 1000 && !harness_pipe_reader_closed(w); i++)
+		usleep(5000);	/* the code is sent just before the close */
 	assert_true(harness_pipe_reader_closed(w));
 	close(w);
 	for (int i = 0; i < 2; i++) {
