@@ -30,6 +30,11 @@
  *     producer has marked the ring closed and it has been drained.
  *   - STOP asks the consumer to drain every stream and exit once all of
  *     them have hung up (2011 session daemons sent SIGTERM instead).
+ *   - KCONSUMERD_INVALID_DATA (1053, after the 2011 codes): a stream
+ *     ended because what its producer shared could not be trusted (a shm
+ *     ring whose header or descriptors went inconsistent mid-stream).
+ *     The trace file keeps what was consumed before; other streams go on.
+ *     OUTFD_ERROR keeps meaning that the trace file failed.
  */
 #ifndef LTTNG_KCONSUMERD_PROTOCOL_H
 #define LTTNG_KCONSUMERD_PROTOCOL_H
@@ -97,6 +102,10 @@ enum lttcomm_kconsumerd_code {
 	KCONSUMERD_SPLICE_EINVAL = 1050,
 	KCONSUMERD_SPLICE_ENOMEM = 1051,
 	KCONSUMERD_SPLICE_ESPIPE = 1052,
+	KCONSUMERD_INVALID_DATA = 1053,		/* a producer's data was invalid
+						   (a shm ring's header or
+						   descriptors inconsistent):
+						   that stream ended */
 };
 
 /* The command header: 8 bytes, sent alone. */

@@ -30,6 +30,7 @@
 
 #include "io.h"
 #include "loop.h"
+#include "streams-test.h"
 
 #define STREAMS_BUCKETS 4096		/* power of two */
 #define STREAMS_MAX 100000		/* streams one consumer accepts */
@@ -73,6 +74,9 @@ struct streams {
 	size_t count;
 };
 
+/* Tests only: see streams-test.h.  NULL in the library and the daemon. */
+int (*streams_test_sink_hook)(struct io_stream *io, const char *path);
+
 
 static struct cds_hlist_head *streams_bucket(struct streams *st, int key)
 {
@@ -113,6 +117,7 @@ static void stream_account(struct stream *s)
 	total_add(&t->rotated_bytes, c->rotated_bytes - s->seen.rotated_bytes);
 	total_add(&t->rotated_subbufs,
 		  c->rotated_subbufs - s->seen.rotated_subbufs);
+	total_add(&t->files, c->files - s->seen.files);
 	s->seen = *c;
 }
 
@@ -170,6 +175,8 @@ static int stream_error_code(int err)
 		return KCONSUMERD_SPLICE_ENOMEM;
 	case -ESPIPE:
 		return KCONSUMERD_SPLICE_ESPIPE;
+	case -EPROTO:	/* the source found its producer's data inconsistent */
+		return KCONSUMERD_INVALID_DATA;
 	default:
 		return KCONSUMERD_OUTFD_ERROR;
 	}
@@ -547,6 +554,11 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 	bool is_sink = false;
 	int ret = io_stream_create(&s->pub, &p, &s->io, why, &is_sink);
 
+	if (ret == 0 && streams_test_sink_hook &&
+	    (ret = streams_test_sink_hook(s->io, s->pub.path_name)) != 0) {
+		is_sink = true;
+		*why = "the test's sink refused the stream";
+	}
 	if (ret)
 		*code = is_sink ? KCONSUMERD_OUTFD_ERROR :
 				  KCONSUMERD_ERROR_RECV_FD;
