@@ -97,6 +97,13 @@ enum lttcomm_kconsumerd_code {
 	KCONSUMERD_SPLICE_EINVAL = 1050,
 	KCONSUMERD_SPLICE_ENOMEM = 1051,
 	KCONSUMERD_SPLICE_ESPIPE = 1052,
+	/*
+	 * The collector (lttng-relayd, --relay) was lost or refused the
+	 * session: every stream goes on into local trace files, same paths
+	 * under the output directory (stats: relay_local, relay_local_from).
+	 * An addition: a 2011 session daemon never sees it without --relay.
+	 */
+	KCONSUMERD_RELAY_LOST = 1053,
 };
 
 /* The command header: 8 bytes, sent alone. */

@@ -70,6 +70,7 @@ struct streams {
 	struct io_paths *paths;		/* trace files in use */
 	uint64_t tracefile_size;	/* rotation of new streams' files */
 	uint32_t tracefile_count;
+	struct collector *collector;	/* new streams go to this relay */
 	size_t count;
 };
 
@@ -113,6 +114,7 @@ static void stream_account(struct stream *s)
 	total_add(&t->rotated_bytes, c->rotated_bytes - s->seen.rotated_bytes);
 	total_add(&t->rotated_subbufs,
 		  c->rotated_subbufs - s->seen.rotated_subbufs);
+	total_add(&t->relay_local, c->relay_local - s->seen.relay_local);
 	s->seen = *c;
 }
 
@@ -465,6 +467,7 @@ void streams_destroy(struct streams *st)
 	if (st->drain_ev)
 		event_free(st->drain_ev);
 	close(st->epfd);
+	collector_destroy(st->collector);
 	io_paths_destroy(st->paths);
 	free(st);
 }
@@ -542,6 +545,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 			.tracefile_size = st->tracefile_size,
 			.tracefile_count = st->tracefile_count,
 			.paths = st->paths,
+			.relay = collector_link(st->collector),
 		},
 	};
 	bool is_sink = false;
@@ -682,6 +686,15 @@ void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count)
 	st->tracefile_count = count;
 }
 
+/* Streams added from now on go to this collector (the registry owns it). */
+int streams_set_relay(struct streams *st, struct collector *co)
+{
+	if (st->collector)
+		return -EALREADY;
+	st->collector = co;
+	return 0;
+}
+
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)
 {
 	struct stream *s = st ? streams_find(st, key) : NULL;
@@ -704,6 +717,8 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 		.rotated_bytes = c->rotated_bytes,
 		.rotated_subbufs = c->rotated_subbufs,
 		.files = c->files,
+		.relay_local = c->relay_local,
+		.relay_local_from = c->relay_local_from,
 	};
 	return 0;
 }
