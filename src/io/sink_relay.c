@@ -587,6 +587,9 @@ static int link_on_version(struct relay_link *l, const unsigned char *r)
 {
 	uint32_t major = get_be32(r), minor = get_be32(r + 4);
 
+	if (major > 99 || minor > 999)
+		return link_bad(l, "garbage from the relay: not a VERSION reply "
+				"(%08x %08x)", major, minor);
 	if (major != RELAY_MAJOR || minor < RELAY_MIN_MINOR)
 		return link_bad(l, "the relay speaks protocol %u.%u, this "
 				"consumer 2.%u to 2.%u", major, minor,
