@@ -11,7 +11,8 @@
  * from a packet boundary, nothing held lost.  A relay stopped for seconds:
  * streams are held, the tracer counts its discards, the run ends.  Fake
  * relays that answer garbage, a wrong version or an error code: a clear
- * log line, the code, local files, a clean exit.  Skips (77) with the
+ * log line, the code, local files, a clean exit.  Live: babeltrace2's
+ * lttng-live source prints events while kctf runs and ends by itself.  Skips (77) with the
  * reason when lttng-relayd or babeltrace2 is missing.
  */
 #include <arpa/inet.h>
@@ -321,6 +322,109 @@ static void test_relay_stopped(void **state)
 	ru_cleanup(work);
 }
 
+/* Is the kctf session in the relay's live listing? */
+static bool live_listed(const struct ru_relay *r, const char *work)
+{
+	char url[64], out[PATH_MAX], err[PATH_MAX];
+	char *argv[] = { "babeltrace2", "--input-format=lttng-live", url, NULL };
+	bool found;
+	size_t len = 0;
+	char *s;
+
+	snprintf(url, sizeof(url), "net://127.0.0.1:%d", r->ports[2]);
+	path_join(out, sizeof(out), work, "list.out");
+	path_join(err, sizeof(err), work, "list.err");
+	if (ru_run(argv, out, err) != 0)
+		return false;
+	s = ru_slurp(out, &len);
+	found = s && strstr(s, "/kctf (");
+	free(s);
+	return found;
+}
+
+static pid_t spawn_to(char *const argv[], const char *out, const char *err)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(ru_run(argv, out, err));
+	return pid;
+}
+
+/*
+ * Live: babeltrace2 attached to the session prints events while kctf
+ * still runs, and ends by itself (session-not-found-action=end) once the
+ * session closes.
+ */
+static void test_live(void **state)
+{
+	char work[PATH_MAX], local[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+	char kout[PATH_MAX], kerr[PATH_MAX], params[512], host[64] = "";
+	char *kargv[24], *bargv[] = { "babeltrace2",
+		"--component=src.ctf.lttng-live", params, NULL };
+	struct ru_relay r;
+	int n = 0, st = 0;
+	pid_t kctf, bt;
+	bool seen_while_running = false;
+	size_t len = 0;
+	char *s, *p;
+	long events = 0;
+
+	ru_tmpdir(work, sizeof(work), "live");
+	path_join(local, sizeof(local), work, "local");
+	assert_true(ru_relay_start(&r, work));
+	kargv[n++] = getenv("KC_KCTF");
+	if (getenv("KC_CONSUMERD")) {
+		kargv[n++] = "-c";
+		kargv[n++] = getenv("KC_CONSUMERD");
+	}
+	char *rest[] = { "-M", "-n", "2", "-e", "300000", "-r", "50000", "-o",
+			 local, "--relay", r.url, "--live=200000", NULL };
+	for (int i = 0; rest[i]; i++)
+		kargv[n++] = rest[i];
+	kargv[n] = NULL;
+	kctf = spawn_to(kargv, path_join(kout, sizeof(kout), work, "kctf.out"),
+			path_join(kerr, sizeof(kerr), work, "kctf.err"));
+	for (int i = 0; i < 200 && !live_listed(&r, work); i++)
+		usleep(50000);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(params, sizeof(params), "--params=inputs=[\"net://127.0.0.1:%d/"
+		 "host/%s/kctf\"],session-not-found-action=\"end\"",
+		 r.ports[2], host);
+	bt = spawn_to(bargv, path_join(out, sizeof(out), work, "live.out"),
+		      path_join(err, sizeof(err), work, "live.err"));
+	while (waitpid(kctf, &st, WNOHANG) == 0) {
+		s = ru_slurp(out, &len);
+		seen_while_running = seen_while_running ||
+				     (s && strstr(s, "kctf:tick"));
+		free(s);
+		usleep(100000);
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 300 && waitpid(bt, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	if (waitpid(bt, &st, WNOHANG) == 0) {	/* did not end: a failure */
+		kill(bt, SIGKILL);
+		waitpid(bt, &st, 0);
+		fail_msg("babeltrace2 did not end after the session closed");
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		ru_show(err);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(seen_while_running);
+	s = ru_slurp(out, &len);
+	for (p = s; p && (p = strstr(p, "kctf:")); p++)
+		events++;
+	free(s);
+	s = ru_slurp(kout, &len);
+	assert_non_null(s);
+	assert_true(events > 0 && events <= (long)kv(s, "events="));
+	free(s);
+	ru_relay_stop(&r);
+	ru_cleanup(work);
+}
+
 /* ---- fake relays ---------------------------------------------------------- */
 
 enum fake_mode { FAKE_GARBAGE, FAKE_VERSION, FAKE_REFUSE, FAKE_SILENT_CLOSE };
@@ -486,6 +590,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kctf_relay),
 		cmocka_unit_test(test_relay_killed),
 		cmocka_unit_test(test_relay_stopped),
+		cmocka_unit_test(test_live),
 		cmocka_unit_test(test_fake_garbage),
 		cmocka_unit_test(test_fake_version),
 		cmocka_unit_test(test_fake_refuse),
