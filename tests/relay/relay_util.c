@@ -340,7 +340,7 @@ long ru_babeltrace_events(const char *trace, const char *work)
 	char out[PATH_MAX], err[PATH_MAX];
 	char *argv[] = { "babeltrace2", (char *)trace, NULL };
 	size_t len = 0;
-	char *s, *p;
+	char *s;
 	long n = 0;
 
 	snprintf(out, sizeof(out), "%s/bt.out", work);
@@ -350,9 +350,22 @@ long ru_babeltrace_events(const char *trace, const char *work)
 		return -1;
 	}
 	s = ru_slurp(out, &len);
-	for (p = s; p && (p = strstr(p, "kctf:")); p++)
-		n++;
+	n = s ? ru_count_events(s, len) : -1;
 	free(s);
+	return n;
+}
+
+long ru_count_events(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	long n = 0;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		n += memmem(p, (size_t)(nl - p), " kctf:", 6) != NULL;
+	}
 	return n;
 }
 

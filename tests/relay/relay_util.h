@@ -63,6 +63,9 @@ long ru_count_packets(const char *path);
  */
 long ru_check_index(const char *chan, const char *idx);
 
+/* Lines of babeltrace2 output that are kctf events. */
+long ru_count_events(const char *buf, size_t len);
+
 /* Events babeltrace2 prints for a trace directory, or -1. */
 long ru_babeltrace_events(const char *trace, const char *work);
 
