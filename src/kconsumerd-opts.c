@@ -35,6 +35,17 @@ static void kconsumerd_usage(FILE *out)
 "                                  PATH_0, PATH_1, ... (0: never, default)\n"
 "      --tracefile-count N         keep only the newest N files of each\n"
 "                                  stream (needs --tracefile-size)\n"
+"      --relay net://HOST[:CTRL[:DATA]]\n"
+"                                  send every stream to an lttng-relayd\n"
+"                                  (ports 5342 and 5343 by default); HOST is\n"
+"                                  a numeric IPv4 address or [IPv6]: no name\n"
+"                                  is resolved.  If the relay is lost, the\n"
+"                                  streams go on into local trace files\n"
+"      --session NAME              relay session name (default kconsumerd)\n"
+"      --hostname NAME             host directory on the relay (default:\n"
+"                                  this host's name)\n"
+"      --live[=USEC]               a live session, timer USEC microseconds\n"
+"                                  (default 1000000)\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -70,6 +81,10 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "tracefile-size", required_argument, NULL, 'S' },
 		{ "tracefile-count", required_argument, NULL, 'C' },
+		{ "relay", required_argument, NULL, 'R' },
+		{ "session", required_argument, NULL, 'N' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "live", optional_argument, NULL, 'L' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -102,6 +117,22 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			o->tracefile_count = (unsigned long)n;
 			break;
 		}
+		case 'R': o->relay = optarg; break;
+		case 'N': o->session = optarg; break;
+		case 'H': o->hostname = optarg; break;
+		case 'L': {
+			unsigned long long n = 1000000;
+
+			if (optarg && opts_number(optarg, &n, err, "--live") < 0)
+				return -1;
+			if (n == 0 || n > UINT32_MAX) {
+				fprintf(err, "kconsumerd: --live %s: from 1 to "
+					"%u microseconds\n", optarg, UINT32_MAX);
+				return -1;
+			}
+			o->live_usec = (unsigned long)n;
+			break;
+		}
 		case 'd': o->daemonize = 1; break;
 		case 'q': o->verbosity = -1; break;
 		case 'v': o->verbosity++; break;
@@ -112,6 +143,11 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 	}
 	if (o->tracefile_count && !o->tracefile_size) {
 		fprintf(err, "kconsumerd: --tracefile-count needs --tracefile-size\n");
+		return -1;
+	}
+	if (!o->relay && (o->session || o->hostname || o->live_usec)) {
+		fprintf(err, "kconsumerd: --session, --hostname and --live need "
+			"--relay\n");
 		return -1;
 	}
 	if (optind < argc) {

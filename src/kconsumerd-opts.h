@@ -14,6 +14,10 @@ struct kconsumerd_options {
 	const char *output_dir;
 	unsigned long long tracefile_size; /* rotate past this many bytes, 0 off */
 	unsigned long tracefile_count;	/* keep this many files, 0 all */
+	const char *relay;	/* net://HOST[:CTRL[:DATA]], or NULL */
+	const char *session;	/* relay session name, or NULL (default) */
+	const char *hostname;	/* relay host name, or NULL (this host's) */
+	unsigned long live_usec; /* live timer, 0: not live */
 	int daemonize;
 	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
 };

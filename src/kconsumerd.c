@@ -101,6 +101,33 @@ static int setup_signals(void)
 	return sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The relay: this host's name unless one is given (no '/', no dot first). */
+static int configure_relay(struct lttng_kconsumerd_local_data *ctx,
+		const struct kconsumerd_options *o)
+{
+	char host[64] = "localhost";
+	const char *session = o->session ? o->session : "kconsumerd";
+	int ret;
+
+	if (!o->hostname && gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		for (char *p = host; *p; p++)
+			if (*p == '/')
+				*p = '_';
+		if (!host[0] || host[0] == '.')
+			strcpy(host, "localhost");
+	}
+	ret = lttng_kconsumerd_set_relay(ctx, o->relay, session,
+					 o->hostname ? o->hostname : host,
+					 (unsigned int)o->live_usec);
+	if (ret)
+		logf_(LTTNG_KCONSUMERD_LOG_ERR, "--relay %s (session %s): %s%s",
+		      o->relay, session, strerror(-ret), ret == -EINVAL ?
+		      " (a URL net://HOST[:CTRL[:DATA]] with a numeric address, "
+		      "names of 1 to 254 bytes (host: 63) without '/')" : "");
+	return ret ? -1 : 0;
+}
+
 /* Configure the context from the options. */
 static int configure(struct lttng_kconsumerd_local_data *ctx,
 		const struct kconsumerd_options *o)
@@ -121,7 +148,7 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 		}
 	}
 	lttng_kconsumerd_set_error_sock(ctx, connect_error_socket(o->err_sock));
-	return 0;
+	return o->relay ? configure_relay(ctx, o) : 0;
 }
 
 int main(int argc, char **argv)

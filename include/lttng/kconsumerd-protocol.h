@@ -35,6 +35,8 @@
  *     ring whose header or descriptors went inconsistent mid-stream).
  *     The trace file keeps what was consumed before; other streams go on.
  *     OUTFD_ERROR keeps meaning that the trace file failed.
+ *   - KCONSUMERD_RELAY_LOST (1054): the collector of --relay was lost or
+ *     refused the session; streams go on into local files.
  */
 #ifndef LTTNG_KCONSUMERD_PROTOCOL_H
 #define LTTNG_KCONSUMERD_PROTOCOL_H
@@ -106,6 +108,13 @@ enum lttcomm_kconsumerd_code {
 						   (a shm ring's header or
 						   descriptors inconsistent):
 						   that stream ended */
+	/*
+	 * The collector (lttng-relayd, --relay) was lost or refused the
+	 * session: every stream goes on into local trace files, same paths
+	 * under the output directory (stats: relay_local, relay_local_from).
+	 * An addition: a 2011 session daemon never sees it without --relay.
+	 */
+	KCONSUMERD_RELAY_LOST = 1054,
 };
 
 /* The command header: 8 bytes, sent alone. */

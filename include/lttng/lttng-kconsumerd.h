@@ -219,6 +219,39 @@ extern int lttng_kconsumerd_set_tracefile(
 		struct lttng_kconsumerd_local_data *ctx, uint64_t size,
 		uint32_t count);
 
+/*
+ * Send the streams added from now on to an lttng-relayd (2.11 or later)
+ * instead of local trace files.  url is net://HOST[:CTRL_PORT[:DATA_PORT]]
+ * (ports 5342, 5343 by default) with a numeric IPv4 address or an IPv6
+ * one in brackets: no name is resolved.  The relay session is named
+ * session on host hostname (1 to 254 and 1 to 63 bytes, no '/', not
+ * beginning with '.'); live_usec > 0 makes it a live session with that
+ * timer (babeltrace2 net://HOST:LIVEPORT/host/HOSTNAME/SESSION).  The
+ * connections start at once, non-blocking; the loop never waits for them.
+ *
+ * A stream's path names it on the relay: its directory (relative, no "."
+ * or ".."; a path without one goes into "trace", the relay refuses an
+ * empty one) and its file name (the channel; "metadata" is the metadata
+ * stream).  Rotation (lttng_kconsumerd_set_tracefile) is the relay's
+ * tracefile_size / tracefile_count.  Each packet of a CTF stream in the
+ * layout of LTTng's kernel streams (as kctf writes) gets its index entry.
+ * A stream waits (holds its sub-buffer) while the relay is slower than
+ * the producer; the consumer buffers at most max(4 MiB, two of the largest
+ * sub-buffers) per connection.
+ *
+ * If the relay is lost (refused, gone, an error reply, a wrong version,
+ * garbage), KCONSUMERD_RELAY_LOST goes to the error socket and every
+ * stream goes on into its trace file at its path under the output
+ * directory, starting with the sub-buffers not yet handed whole to the
+ * kernel (the metadata is written there whole); only what the kernel's
+ * socket buffer held may be missing from both.  The stats tell from which
+ * sub-buffer each stream is local.  Returns 0, -EINVAL (bad URL or names),
+ * -EALREADY (a relay is set), or another negative errno.
+ */
+extern int lttng_kconsumerd_set_relay(struct lttng_kconsumerd_local_data *ctx,
+		const char *url, const char *session, const char *hostname,
+		unsigned int live_usec);
+
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {
 	LTTNG_KCONSUMERD_LOG_ERR = 3,
@@ -249,6 +282,12 @@ struct lttng_kconsumerd_stats {
 	uint64_t rotated_bytes;	/* in trace files removed by rotation */
 	uint64_t rotated_subbufs; /* sub-buffers in those files */
 	uint64_t files;		/* trace files opened (rotation makes more) */
+	uint64_t relay_local;	/* streams that went on into local files after
+				   the relay was lost (a stream: 0 or 1) */
+	uint64_t relay_local_from; /* a stream: its first sub-buffer (0-based)
+				   in the local file; the ones before went
+				   to the relay (the last may be in the
+				   kernel's socket buffer, see set_relay) */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "io-priv.h"
+#include "sink_relay.h"
 
 /*
  * The io_stream and its driver.  The kinds table says how to recognise a
@@ -493,8 +494,12 @@ int io_stream_set_sink(struct io_stream *s, const struct io_sink_spec *spec,
 	if (!s || !spec || s->held.active)
 		return -EINVAL;
 	io_stream_attach_sink(s, NULL);
-	ret = io_sink_file_open(spec, s->pub->max_sb_size, &s->counters, &k,
-				why);
+	if (spec->relay)
+		ret = io_sink_relay_open(spec->relay, spec, s->pub->max_sb_size,
+					 &s->counters, &k, why);
+	else
+		ret = io_sink_file_open(spec, s->pub->max_sb_size,
+					&s->counters, &k, why);
 	if (ret == 0)
 		io_stream_attach_sink(s, k);
 	return ret;

@@ -36,6 +36,7 @@ enum io_kind {
 
 struct io_stream;
 struct io_paths;
+struct relay_link;
 
 struct io_counters {
 	uint64_t bytes;		/* bytes written to the sink */
@@ -46,6 +47,8 @@ struct io_counters {
 	uint64_t rotated_bytes;	/* bytes in trace files removed by rotation */
 	uint64_t rotated_subbufs; /* sub-buffers in those files */
 	uint64_t files;		/* trace files opened */
+	uint64_t relay_local;	/* 1: the collector was lost, local files */
+	uint64_t relay_local_from; /* from this sub-buffer of the stream on */
 };
 
 /* Where a stream's data goes. */
@@ -57,6 +60,9 @@ struct io_sink_spec {
 	uint64_t tracefile_size; /* rotate past this many bytes; 0: never */
 	uint32_t tracefile_count; /* keep at most this many files; 0: all */
 	struct io_paths *paths;	/* trace files in use, or NULL */
+	struct relay_link *relay; /* to a collector (sink_relay.h), or NULL;
+				   the fields above serve a local
+				   continuation */
 };
 
 /* Everything needed to create a stream. */

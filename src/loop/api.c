@@ -7,6 +7,7 @@
  * the 2011 interface says so) instead of crashing.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "sink_relay.h"
 
 KC_EXPORT int lttng_kconsumerd_send_error(struct lttng_kconsumerd_local_data *pub,
 		int cmd)
@@ -186,4 +188,30 @@ KC_EXPORT int lttng_kconsumerd_set_tracefile(
 		return -EINVAL;
 	streams_set_tracefile(ctx->streams, size, count);
 	return 0;
+}
+
+KC_EXPORT int lttng_kconsumerd_set_relay(
+		struct lttng_kconsumerd_local_data *pub, const char *url,
+		const char *session, const char *hostname, unsigned int live_usec)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+	struct relay_link_params p = { .session = session,
+		.hostname = hostname, .live_usec = live_usec };
+	struct collector *co = NULL;
+	const char *why = NULL;
+	int ret;
+
+	if (!pub || !url || !session || !hostname)
+		return -EINVAL;
+	if (live_usec > UINT32_MAX)
+		return -EINVAL;
+	ret = collector_create(ctx, url, &p, &co, &why);
+	if (ret) {
+		kc_debug(ctx, "relay %s: %s", url, why ? why : strerror(-ret));
+		return ret;
+	}
+	ret = streams_set_relay(ctx->streams, co);
+	if (ret)
+		collector_destroy(co);
+	return ret;
 }

@@ -25,6 +25,9 @@ struct kc_lograte;
 struct listener;
 struct sessiond;
 struct streams;
+struct collector;
+struct relay_link;
+struct relay_link_params;
 
 enum kc_run_state {
 	KC_RUN_IDLE,
@@ -114,6 +117,13 @@ int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out);
 void sessiond_destroy(struct sessiond *p);
 void sessiond_silence(struct sessiond *p);
 
+/* collector.c */
+int collector_create(struct kc_ctx *ctx, const char *url,
+		const struct relay_link_params *p, struct collector **out,
+		const char **why);
+void collector_destroy(struct collector *co);
+struct relay_link *collector_link(struct collector *co);
+
 /* streams.c */
 int streams_create(struct kc_ctx *ctx, struct streams **out);
 void streams_destroy(struct streams *st);
@@ -124,6 +134,7 @@ size_t streams_count(const struct streams *st);
 void streams_drain_all(struct streams *st);
 void streams_close_all(struct streams *st);
 void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count);
+int streams_set_relay(struct streams *st, struct collector *co);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);

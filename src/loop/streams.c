@@ -71,6 +71,7 @@ struct streams {
 	struct io_paths *paths;		/* trace files in use */
 	uint64_t tracefile_size;	/* rotation of new streams' files */
 	uint32_t tracefile_count;
+	struct collector *collector;	/* new streams go to this relay */
 	size_t count;
 };
 
@@ -118,6 +119,7 @@ static void stream_account(struct stream *s)
 	total_add(&t->rotated_subbufs,
 		  c->rotated_subbufs - s->seen.rotated_subbufs);
 	total_add(&t->files, c->files - s->seen.files);
+	total_add(&t->relay_local, c->relay_local - s->seen.relay_local);
 	s->seen = *c;
 }
 
@@ -297,6 +299,11 @@ static void stream_finish(struct stream *s)
 		stream_fail(s, (int)r);
 		return;
 	}
+	if (io_stream_counters(s->io)->relay_local)
+		kc_info(s->st->ctx, "stream %d (%s): local from sub-buffer %llu "
+			"on (the relay was lost)", s->pub.sessiond_fd,
+			s->pub.path_name, (unsigned long long)
+			io_stream_counters(s->io)->relay_local_from);
 	kc_debug(s->st->ctx, "stream %d (%s) %s: %llu bytes", s->pub.sessiond_fd,
 		 s->pub.path_name, s->drain_why,
 		 (unsigned long long)io_stream_counters(s->io)->bytes);
@@ -472,6 +479,7 @@ void streams_destroy(struct streams *st)
 	if (st->drain_ev)
 		event_free(st->drain_ev);
 	close(st->epfd);
+	collector_destroy(st->collector);
 	io_paths_destroy(st->paths);
 	free(st);
 }
@@ -549,6 +557,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 			.tracefile_size = st->tracefile_size,
 			.tracefile_count = st->tracefile_count,
 			.paths = st->paths,
+			.relay = collector_link(st->collector),
 		},
 	};
 	bool is_sink = false;
@@ -694,6 +703,15 @@ void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count)
 	st->tracefile_count = count;
 }
 
+/* Streams added from now on go to this collector (the registry owns it). */
+int streams_set_relay(struct streams *st, struct collector *co)
+{
+	if (st->collector)
+		return -EALREADY;
+	st->collector = co;
+	return 0;
+}
+
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)
 {
 	struct stream *s = st ? streams_find(st, key) : NULL;
@@ -716,6 +734,8 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 		.rotated_bytes = c->rotated_bytes,
 		.rotated_subbufs = c->rotated_subbufs,
 		.files = c->files,
+		.relay_local = c->relay_local,
+		.relay_local_from = c->relay_local_from,
 	};
 	return 0;
 }

@@ -75,6 +75,7 @@ static void test_error_codes(void **state)
 		KCONSUMERD_OUTFD_ERROR, KCONSUMERD_SPLICE_EBADF,
 		KCONSUMERD_SPLICE_EINVAL, KCONSUMERD_SPLICE_ENOMEM,
 		KCONSUMERD_SPLICE_ESPIPE, KCONSUMERD_INVALID_DATA,
+		KCONSUMERD_RELAY_LOST,
 	};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)

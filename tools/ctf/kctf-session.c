@@ -38,6 +38,10 @@ static void session_on_code(int code, void *priv)
 	case KCONSUMERD_POLL_HUP:
 	case KCONSUMERD_EXIT_SUCCESS:
 		return;
+	case KCONSUMERD_RELAY_LOST:
+		kctf_err("kconsumerd lost the relay: the streams go on into %s",
+			 k->outdir);
+		return;
 	default:
 		k->bad_codes++;
 		kctf_err("kconsumerd reported %s (%d)", ksession_code_name(code),
@@ -50,7 +54,10 @@ int kctf_consumer_start(struct kctf *k)
 	char *err_path = cli_strdup_printf("%s/err.sock", k->rundir);
 	char *cmd_path = cli_strdup_printf("%s/cmd.sock", k->rundir);
 	char *log = cli_strdup_printf("%s/kconsumerd.log", k->rundir);
-	char *args[] = { "-o", k->outdir, k->o.verbose ? "-v" : NULL, NULL };
+	char live[32];
+	char *args[] = { "-o", k->outdir, "--relay", (char *)k->o.relay,
+			 "--session", "kctf", live, k->o.verbose ? "-v" : NULL,
+			 NULL };
 	struct ksession_launch l = {
 		.cmd_path = cmd_path, .err_path = err_path, .args = args,
 		.timeout_ms = SESSION_READY_MS,
@@ -60,6 +67,13 @@ int kctf_consumer_start(struct kctf *k)
 	};
 	int ret;
 
+	snprintf(live, sizeof(live), "--live=%llu",
+		 (unsigned long long)k->o.live_usec);
+	if (!k->o.live_usec)	/* drop the empty slot */
+		memmove(&args[6], &args[7], 2 * sizeof(args[0]));
+	if (!k->o.relay)	/* no relay options at all */
+		memmove(&args[2], &args[7 - !k->o.live_usec],
+			2 * sizeof(args[0]));
 	k->consumer_bin = cli_find_consumer(k->o.consumer);
 	l.exe = k->consumer_bin;
 	l.out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

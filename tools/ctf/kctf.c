@@ -73,6 +73,11 @@ static void kctf_usage(FILE *out)
 	      "                        kctf-trace.XXXXXX under $TMPDIR or /tmp)\n"
 	      "  -c, --consumer PATH   kconsumerd binary (default: the build tree's,\n"
 	      "                        then PATH)\n"
+	      "      --relay URL       kconsumerd streams to an lttng-relayd at\n"
+	      "                        net://HOST[:CTRL[:DATA]] (numeric HOST), session\n"
+	      "                        \"kctf\"; the trace directory is then used only\n"
+	      "                        if the relay is lost\n"
+	      "      --live[=USEC]     a live relay session (timer, default 1000000)\n"
 	      "  -M, --machine         print one key=value summary line\n"
 	      "  -v, --verbose         run the consumer with -v\n"
 	      "  -V, --version         print the version\n"
@@ -97,6 +102,9 @@ static bool kctf_flag(int c, const char *arg, struct kctf_opts *o)
 		return true;
 	case 'M':
 		o->machine = true;
+		return true;
+	case 'R':
+		o->relay = arg;
 		return true;
 	case 'v':
 		o->verbose = true;
@@ -164,6 +172,10 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 		why = kctf_number(arg, 0, 3600000, &v, "the pause (ms)");
 		o->pause_ms = (unsigned int)v;
 		break;
+	case 'L':
+		o->live_usec = 1000000;
+		return arg ? kctf_number(arg, 1, UINT32_MAX, &o->live_usec,
+					 "the live timer (us)") : NULL;
 	case 'm':
 		if (strcmp(arg, "mmap") && strcmp(arg, "splice"))
 			why = "the mode is mmap or splice";
@@ -190,6 +202,8 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "consumer", required_argument, NULL, 'c' },
 		{ "machine", no_argument, NULL, 'M' },
+		{ "relay", required_argument, NULL, 'R' },
+		{ "live", optional_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -218,6 +232,10 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 			kctf_err("-%c %s: %s", c, optarg, why);
 			return -1;
 		}
+	}
+	if (o->live_usec && !o->relay) {
+		kctf_err("--live needs --relay");
+		return -1;
 	}
 	if (optind != argc) {
 		kctf_usage(stderr);

@@ -30,6 +30,8 @@ struct kctf_opts {
 	unsigned int pause_ms;		/* streams PAUSEd this long at start */
 	const char *output_dir;		/* trace directory, or NULL */
 	const char *consumer;		/* kconsumerd binary, or NULL */
+	const char *relay;		/* --relay URL for kconsumerd, or NULL */
+	uint64_t live_usec;		/* --live timer, 0: not live */
 	bool machine;			/* one key=value summary line */
 	bool verbose;
 };

@@ -229,11 +229,12 @@ const char *ksession_code_name(int code)
 		"KCONSUMERD_SPLICE_ENOMEM",
 		"KCONSUMERD_SPLICE_ESPIPE",
 		"KCONSUMERD_INVALID_DATA",
+		"KCONSUMERD_RELAY_LOST",
 	};
 	unsigned int i = (unsigned int)code - KCONSUMERD_COMMAND_SOCK_READY;
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) ==
-			KCONSUMERD_INVALID_DATA - KCONSUMERD_COMMAND_SOCK_READY + 1,
+			KCONSUMERD_RELAY_LOST - KCONSUMERD_COMMAND_SOCK_READY + 1,
 			"one name per code");
 
 	if (code < KCONSUMERD_COMMAND_SOCK_READY ||
