@@ -17,15 +17,20 @@ for c in "$old/src/kconsumerd" "$new/src/kconsumerd"; do
 	[ -x "$c" ] || { echo "compare.sh: $c is missing" >&2; exit 1; }
 done
 
+# Run one benchmark; a failure is reported and the pass goes on.
+one() {
+	"$@" || echo "compare.sh: failed ($?): $*"
+}
+
 # One pass of every benchmark against consumer $2, labelled $1.
 pass() {
 	echo "==== $1: $2"
-	"$new/bench/drain_throughput" --consumer "$2"
-	"$new/bench/idle_streams" --consumer "$2"
-	"$new/bench/shm/shm_drain" --consumer "$2"
-	"$new/bench/shm/shm_rate" --consumer "$2" --kctf "$new/tools/ctf/kctf"
+	one "$new/bench/drain_throughput" --consumer "$2"
+	one "$new/bench/idle_streams" --consumer "$2"
+	one "$new/bench/shm/shm_drain" --consumer "$2"
+	one "$new/bench/shm/shm_rate" --consumer "$2" --kctf "$new/tools/ctf/kctf"
 	if [ "$(id -u)" -eq 0 ] && command -v trace-cmd >/dev/null; then
-		CONSUMER=$2 bash "$here/ftrace/run.sh" "$new"
+		CONSUMER=$2 one bash "$here/ftrace/run.sh" "$new"
 	else
 		echo "ftrace vs trace-cmd: skipped (needs root and trace-cmd)"
 	fi
