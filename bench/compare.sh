@@ -30,7 +30,7 @@ pass() {
 	one "$new/bench/shm/shm_drain" --consumer "$2"
 	one "$new/bench/shm/shm_rate" --consumer "$2" --kctf "$new/tools/ctf/kctf"
 	if [ "$(id -u)" -eq 0 ] && command -v trace-cmd >/dev/null; then
-		CONSUMER=$2 one bash "$here/ftrace/run.sh" "$new"
+		one env CONSUMER="$2" bash "$here/ftrace/run.sh" "$new"
 	else
 		echo "ftrace vs trace-cmd: skipped (needs root and trace-cmd)"
 	fi
