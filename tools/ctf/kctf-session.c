@@ -157,7 +157,7 @@ int kctf_consumer_finish(struct kctf *k)
 /* End a consumer still running (error paths) and free the session. */
 void kctf_consumer_end(struct kctf *k)
 {
-	ksession_consumer_end(&k->kc, 2000);
+	ksession_consumer_end(&k->kc, 2000, NULL);
 	ksession_free(k->ks);
 	k->ks = NULL;
 }

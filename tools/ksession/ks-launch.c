@@ -193,11 +193,12 @@ int ksession_consumer_exit(struct ksession *s, struct ksession_consumer *c,
 	return ret < 0 ? ret : ret2;
 }
 
-void ksession_consumer_end(struct ksession_consumer *c, int grace_ms)
+void ksession_consumer_end(struct ksession_consumer *c, int grace_ms,
+		struct rusage *ru)
 {
 	if (!c || c->pid <= 0)
 		return;
-	ksession_terminate(c->pid, grace_ms, &c->status, NULL);
+	ksession_terminate(c->pid, grace_ms, &c->status, ru);
 	c->pid = -1;
 }
 

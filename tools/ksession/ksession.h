@@ -287,9 +287,11 @@ int ksession_consumer_exit(struct ksession *s, struct ksession_consumer *c,
 
 /*
  * End a consumer still running (SIGTERM, then SIGKILL after grace_ms) and
- * reap it.  Accepts a consumer already reaped or never started.
+ * reap it (c->status, *ru if not NULL).  Accepts a consumer already
+ * reaped or never started.
  */
-void ksession_consumer_end(struct ksession_consumer *c, int grace_ms);
+void ksession_consumer_end(struct ksession_consumer *c, int grace_ms,
+		struct rusage *ru);
 
 /*
  * Why ksession_consumer_start() failed with err, in words, into buf:

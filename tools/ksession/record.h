@@ -51,6 +51,7 @@ struct record_opts {
 	bool json;		/* --json */
 	int file_version;	/* --file-version: 6 or 7 */
 	uint64_t buffer_kb;	/* -b; 0: the kernel's default */
+	uint64_t max_kb;	/* -m: keep about this much per CPU; 0: all */
 	uint64_t subbuf_kb;	/* --subbuf-kb; 0: record_default_subbuf_kb() */
 	uint64_t buffer_percent;
 	int consumer_nice;	/* --consumer-nice */
@@ -71,7 +72,11 @@ struct record_cpu {
 	char *file;		/* its page file, absolute */
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
-	uint64_t file_size;	/* its page file's size */
+	uint64_t file_size;	/* its page files' size (the kept ones) */
+	char **files;		/* with -m: the kept page files, oldest first */
+	size_t nfiles;
+	uint64_t first_index;	/* with -m: index of the oldest kept file */
+	uint64_t rotated_bytes;	/* with -m: in the files removed */
 	struct ftrace_page_totals pages;	/* what its page file holds */
 };
 
@@ -92,6 +97,8 @@ struct record {
 	/* files */
 	char *rundir;		/* private: sockets, consumer log */
 	char *datadir;		/* next to the output: the page files */
+	uint64_t rot_size;	/* -m: each page file's limit, in bytes */
+	uint64_t rot_count;	/* -m: page files kept per CPU */
 	/* the consumer */
 	char *consumer_bin;
 	struct ksession *ks;
