@@ -654,14 +654,29 @@ static int record_send_streams(struct record *r, const int *fds)
 	return ret;
 }
 
+/* Has CPU i's stream a trace file yet (with -m: a rotated one)? */
+static bool record_file_exists(struct record *r, unsigned int i)
+{
+	struct stat sb;
+	uint64_t first;
+	char **files;
+	size_t n = 0;
+
+	if (!r->rot_size)
+		return stat(r->cpu[i].file, &sb) == 0;
+	if (record_page_files(r->datadir, i, &files, &n, &first) < 0)
+		return false;
+	record_page_files_free(files, n);
+	return n > 0;
+}
+
 /* Do the trace files of every stream exist yet? */
 static bool record_files_exist(struct record *r)
 {
-	struct stat sb;
 	unsigned int i;
 
 	for (i = 0; i < r->ncpus; i++)
-		if (r->cpu[i].online && stat(r->cpu[i].file, &sb) < 0)
+		if (r->cpu[i].online && !record_file_exists(r, i))
 			return false;
 	return true;
 }

@@ -151,6 +151,16 @@ void record_unreserve(struct record *r);
 int record_keep_metadata(struct record *r, bool kallsyms);
 void record_keep_stats(struct record *r);
 
+/*
+ * The rotated page files of CPU cpu in dir (cpuN_I, as the consumer names
+ * them from the path "cpuN"), by increasing I: *files (malloc'd paths, for
+ * record_page_files_free()), *n and the oldest index *first.  0 (also
+ * when there is none: *n = 0) or -errno.
+ */
+int record_page_files(const char *dir, unsigned int cpu, char ***files,
+		size_t *n, uint64_t *first);
+void record_page_files_free(char **files, size_t n);
+
 /* record-stale.c: remove instances whose ksession is gone, saying so. */
 void record_reap_stale(void);
 
