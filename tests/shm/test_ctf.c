@@ -143,6 +143,7 @@ static void run_kctf(const char *dir, char *const *extra, struct kctf_result *r)
 	}
 	line = tu_read_file(out, &len);
 	assert_non_null(line);
+	line[len] = '\0';
 	assert_int_equal(sscanf(line, "events=%llu discarded=%llu packets=%llu "
 				"bytes=%llu", &r->events, &r->discarded,
 				&r->packets, &r->bytes), 4);

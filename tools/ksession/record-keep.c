@@ -243,7 +243,8 @@ static ssize_t keep_indices(const char *dir, unsigned int cpu, uint64_t **idx)
 		v[n++] = j;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), keep_cmp_index);
+	if (n)
+		qsort(v, n, sizeof(*v), keep_cmp_index);
 	*idx = v;
 	return (ssize_t)n;
 }
