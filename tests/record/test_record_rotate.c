@@ -9,7 +9,8 @@
  * parser), while the kernel's read count, stored in the file, is those
  * plus the events ksession says were rotated out.  A recording killed
  * mid-way with -m is assembled by `ksession recover` from the rotated
- * files it left.
+ * files it left, once its consumer has ended (until then it may still
+ * rotate, removing a file recover would list).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -209,14 +210,19 @@ static void test_max_kb_recover(void **state)
 	const char *clean[] = { "-e", "sched:sched_switch", "--", "true", NULL };
 	struct ru_run *r = *state, next;
 	char dir[4400];
+	pid_t consumer;
 
 	if (skip_unless_ready())
 		skip();
 	ru_start(r, args);
 	assert_true(ru_wait_tracing(r, 30));
+	consumer = ru_child_of(r->pid);
+	assert_true(consumer > 0);
 	assert_int_equal(sh(STORM), 0);
 	assert_int_equal(kill(r->pid, SIGKILL), 0);
 	ru_wait(r, RUN_TIMEOUT_S);
+	/* its consumer drains and ends (parent-death signal) before recover */
+	assert_true(ru_wait_gone(consumer, 30));
 	data_dir(r, dir, sizeof(dir));
 	assert_true(dir[0] != '\0');
 	assert_int_equal(sh("ls '%s' | grep -q '^cpu0_' && ! ls '%s' | grep -qx "
