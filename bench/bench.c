@@ -230,55 +230,51 @@ struct ksession_stream *bench_streams_describe(const struct bench_streams *bs,
 	return st;
 }
 
+/* The launch description of c (libksession's, shared with the tools). */
+static struct ksession_consumer bench_consumer_desc(
+		const struct bench_consumer *c, const char *exe,
+		const char *rundir, const char *outdir)
+{
+	return (struct ksession_consumer){
+		.exe = exe, .rundir = rundir, .outdir = outdir,
+		.log_append = true, .timeout_ms = BENCH_READY_TIMEOUT_MS,
+		.pid = c->pid, .status = c->status,
+	};
+}
+
 int bench_consumer_start(struct bench_consumer *c, const char *exe,
 		const char *rundir, const char *outdir)
 {
-	char *log = cli_strdup_printf("%s/kconsumerd.log", rundir);
-	char *err = cli_strdup_printf("%s/err.sock", rundir);
-	char *cmd = cli_strdup_printf("%s/cmd.sock", rundir);
-	char *args[] = { "-o", (char *)outdir, NULL };
-	struct ksession_launch l = {
-		.exe = exe, .cmd_path = cmd, .err_path = err, .args = args,
-		.timeout_ms = BENCH_READY_TIMEOUT_MS,
-	};
+	struct ksession_consumer kc;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->pid = -1;
-	l.out_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	ret = l.out_fd < 0 ? -errno : ksession_new(&c->ks);
+	kc = bench_consumer_desc(c, exe, rundir, outdir);
+	ret = ksession_new(&c->ks);
 	if (ret == 0)
-		ret = ksession_launch(c->ks, &l);
-	c->pid = l.pid;
-	c->status = l.status;
-	if (l.out_fd >= 0)
-		close(l.out_fd);
-	free(log);
-	free(err);
-	free(cmd);
+		ret = ksession_consumer_start(c->ks, &kc);
+	c->pid = kc.pid;
+	c->status = kc.status;
 	return ret;
 }
 
 int bench_consumer_finish(struct bench_consumer *c, int timeout_ms)
 {
-	int ret, ret2;
+	struct ksession_consumer kc = bench_consumer_desc(c, NULL, NULL, NULL);
+	int ret = ksession_consumer_exit(c->ks, &kc, timeout_ms, &c->ru);
 
-	ret = ksession_expect_code(c->ks, KCONSUMERD_EXIT_SUCCESS, timeout_ms,
-			NULL);
-	ret2 = ksession_wait(c->pid, ret == 0 ? timeout_ms : 1000, &c->status,
-			&c->ru);
-	if (ret2 == 0)
-		c->pid = -1;
-	if (ret == 0 && ret2 == 0 && (!WIFEXITED(c->status) ||
-			WEXITSTATUS(c->status) != 0))
-		ret = -EPROTO;
-	return ret < 0 ? ret : ret2;
+	c->pid = kc.pid;
+	c->status = kc.status;
+	return ret;
 }
 
 void bench_consumer_destroy(struct bench_consumer *c)
 {
-	if (c->pid > 0)
-		ksession_terminate(c->pid, 2000, &c->status, &c->ru);
+	struct ksession_consumer kc = bench_consumer_desc(c, NULL, NULL, NULL);
+
+	ksession_consumer_end(&kc, 2000, &c->ru);
+	c->status = kc.status;
 	c->pid = -1;
 	ksession_free(c->ks);
 	c->ks = NULL;

@@ -362,6 +362,23 @@ static void cur_fly(struct cur *c)
 	assert_int_equal(off[2] + size[2], c->len);
 }
 
+/* A whole file (malloc'd) and its length. */
+static char *tu_slurp(const char *path, size_t *len)
+{
+	struct stat sb;
+	char *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	*len = (size_t)sb.st_size;
+	p = malloc(*len + 1);
+	assert_non_null(p);
+	assert_int_equal(read(fd, p, *len), (ssize_t)*len);
+	close(fd);
+	return p;
+}
+
 static void test_tracedat(void **state)
 {
 	static const char *const systems[] = { "sched" };
@@ -375,9 +392,11 @@ static void test_tracedat(void **state)
 
 	fake_setup(&f);
 	dirfd = open(f.dir, O_RDONLY | O_DIRECTORY);
-	cpus[0] = (struct tracedat_cpu){ f.cpu0, "entries: 0\n" };
-	cpus[1] = (struct tracedat_cpu){ NULL, NULL };
-	cpus[2] = (struct tracedat_cpu){ f.cpu2, "entries: 0\n" };
+	cpus[0] = (struct tracedat_cpu){ .data_path = f.cpu0,
+		.stats = "entries: 0\n" };
+	cpus[1] = (struct tracedat_cpu){ .data_path = NULL };
+	cpus[2] = (struct tracedat_cpu){ .data_path = f.cpu2,
+		.stats = "entries: 0\n" };
 	in = (struct tracedat_input){
 		.instance_dirfd = dirfd, .root_dirfd = dirfd, .systems = systems,
 		.nsystems = 1, .cpus = cpus, .ncpus = 3, .page_size = PAGE,
@@ -400,6 +419,63 @@ static void test_tracedat(void **state)
 	nftw(f.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * Rotated page files as one CPU's data: PAGE of 0x11, PAGE / 2 of 0x33
+ * (zero-padded to a page: pages never straddle two files), PAGE / 2 of
+ * 0x44 (the last, padded as any last page), in that order, the files'
+ * space given back (consume) as they reach the trace.
+ */
+static void test_tracedat_rotated(void **state)
+{
+	static const char *const systems[] = { "sched" };
+	char paths[3][4300], *p;
+	const char *list[3] = { paths[0], paths[1], paths[2] };
+	struct tracedat_cpu cpus[3] = { { .data_path = NULL } };
+	struct tracedat_input in;
+	struct tracedat_result res;
+	struct fake f;
+	struct stat sb;
+	size_t len, data;
+	int dirfd;
+
+	fake_setup(&f);
+	dirfd = open(f.dir, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < 3; i++)
+		snprintf(paths[i], sizeof(paths[i]), "%s/cpu1_%d", f.dir, i + 7);
+	fake_data(paths[0], 0x11, PAGE);
+	fake_data(paths[1], 0x33, PAGE / 2);
+	fake_data(paths[2], 0x44, PAGE / 2);
+	cpus[1] = (struct tracedat_cpu){ .data_paths = list, .ndata = 3 };
+	in = (struct tracedat_input){
+		.instance_dirfd = dirfd, .root_dirfd = dirfd, .systems = systems,
+		.nsystems = 1, .cpus = cpus, .ncpus = 3, .page_size = PAGE,
+		.trace_clock = "[local] global\n", .version = "test",
+		.consume = true,
+	};
+	assert_int_equal(tracedat_write(f.out, &in, &res), 0);
+	assert_int_equal(res.data_bytes, 3 * PAGE);
+	p = tu_slurp(f.out, &len);
+	data = len - 3 * PAGE;
+	assert_int_equal(data % PAGE, 0);
+	assert_int_equal(p[data], 0x11);
+	assert_int_equal(p[data + PAGE - 1], 0x11);
+	assert_int_equal(p[data + PAGE], 0x33);
+	assert_int_equal(p[data + PAGE + PAGE / 2 - 1], 0x33);
+	assert_int_equal(p[data + PAGE + PAGE / 2], 0);
+	assert_int_equal(p[data + 2 * PAGE - 1], 0);
+	assert_int_equal(p[data + 2 * PAGE], 0x44);
+	assert_int_equal(p[data + 3 * PAGE - PAGE / 2], 0);
+	free(p);
+	/* consumed: the files' blocks are given back (where holes exist) */
+	assert_int_equal(stat(paths[0], &sb), 0);
+	assert_int_equal(sb.st_size, PAGE);
+	print_message("first page file after the trace.dat: %lld blocks of "
+		      "512 bytes (%d before)\n", (long long)sb.st_blocks,
+		      PAGE / 512);
+	close(dirfd);
+	nftw(f.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_page_malformed),
 		cmocka_unit_test(test_stats_parse),
 		cmocka_unit_test(test_tracedat),
+		cmocka_unit_test(test_tracedat_rotated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,8 +6,20 @@
  * discarded-event notices must add up to the tracer's discarded count: in
  * mmap and splice modes, without pressure (nothing discarded) and with
  * producers outrunning a consumer that is PAUSEd at the start on tiny
- * rings (discards reported in the trace).  Exits 77 (skipped) with the
- * reason when babeltrace2 is not installed.
+ * rings (discards reported in the trace).
+ *
+ * With --tracefile-size the streams rotate into files _0, _1, ...:
+ * babeltrace2 must read them as one trace (one stream per thread, not per
+ * file), with every kept event, in order across files.  The test walks
+ * the kept packets itself (a deliberately independent reader of the
+ * layout the metadata declares, not kctf's code) to know what they hold.
+ * A file removed from the middle of a stream must show as a
+ * discarded-packets notice of exactly its packets (packet_seq_num runs on
+ * across files); files removed by --tracefile-count leave a gap at the
+ * start of each stream, visible in the first kept packet_seq_num, which
+ * babeltrace2 2.0 by rule does not report (a stream may start anywhere:
+ * it reads LTTng snapshots the same way), so kctf reports it.  Exits 77
+ * (skipped) with the reason when babeltrace2 is not installed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,20 +36,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 
 #include "io_test_util.h"
 
 #define SKIP_STATUS 77
 
-/* What kctf -M printed. */
+/* What kctf -M printed (the rotation fields with --tracefile-size). */
 struct kctf_result {
 	unsigned long long events, discarded, packets, bytes;
+	unsigned long long files, kept_packets, rotated_packets, rotated_bytes;
 };
 
 /* What babeltrace2 printed. */
 struct bt_result {
 	unsigned long long events, discarded, notices;
+	unsigned long long lost_packets, packet_notices;
+};
+
+/* What the kept files of one stream hold, by the test's own reading. */
+struct kept {
+	unsigned long long files, packets, events;
+	unsigned long long first_seq, oldest;
+	bool seq_ok;		/* packet_seq_num + 1 from packet to packet */
 };
 
 /* Is prog an executable in PATH? */
@@ -120,18 +143,29 @@ static void run_kctf(const char *dir, char *const *extra, struct kctf_result *r)
 	}
 	line = tu_read_file(out, &len);
 	assert_non_null(line);
+	line[len] = '\0';
 	assert_int_equal(sscanf(line, "events=%llu discarded=%llu packets=%llu "
 				"bytes=%llu", &r->events, &r->discarded,
 				&r->packets, &r->bytes), 4);
+	if (strstr(line, " files="))
+		assert_int_equal(sscanf(strstr(line, " files="), " files=%llu "
+				"kept_packets=%llu rotated_packets=%llu "
+				"rotated_bytes=%llu", &r->files,
+				&r->kept_packets, &r->rotated_packets,
+				&r->rotated_bytes), 4);
 	free(line);
 }
 
-/* Count event lines and add up "discarded N events" notices in a file. */
+/*
+ * Count event lines and add up the "discarded N events" and "discarded N
+ * packets" notices in a file.
+ */
 static void count_output(const char *path, struct bt_result *r)
 {
 	size_t len = 0;
 	char *buf = tu_read_file(path, &len), *at, *end;
 	unsigned long long n;
+	int pos;
 
 	assert_non_null(buf);
 	buf[len] = '\0';
@@ -139,12 +173,21 @@ static void count_output(const char *path, struct bt_result *r)
 		end = strchr(at, '\n');
 		if (!end)
 			end = buf + len;
-		if (*at == '[')
+		if (*at == '[') {
 			r->events++;
-		else if ((at = strstr(at, "discarded ")) && at < end &&
-			 sscanf(at, "discarded %llu events", &n) == 1) {
+			continue;
+		}
+		at = strstr(at, "discarded ");
+		pos = 0;
+		if (!at || at > end ||
+		    sscanf(at, "discarded %llu %n", &n, &pos) != 1 || !pos)
+			continue;
+		if (!strncmp(at + pos, "events", 6)) {
 			r->discarded += n;
 			r->notices++;
+		} else if (!strncmp(at + pos, "packets", 7)) {
+			r->lost_packets += n;
+			r->packet_notices++;
 		}
 	}
 	free(buf);
@@ -326,6 +369,252 @@ static void test_sigint(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- rotation ------------------------------------------------------------ */
+
+/*
+ * kctf's packet header and context and its event header, as the metadata
+ * declares them (every field byte-aligned, host order); event payloads:
+ * 0 tick { u64, s64 }, 1 request { u32, u64, string }, 2 message { u16,
+ * string }.
+ */
+enum {
+	P_CONTENT = 48, P_SIZE = 56, P_SEQ = 64, P_LEN = 84, E_LEN = 12,
+};
+
+static uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Bytes of a NUL-terminated string at p, its NUL included (within max). */
+static size_t str_len(const unsigned char *p, size_t max)
+{
+	size_t n = strnlen((const char *)p, max);
+
+	assert_true(n < max);
+	return n + 1;
+}
+
+/* The events of one packet, walked from its header to content_size. */
+static unsigned long long packet_events(const unsigned char *p, size_t content)
+{
+	unsigned long long n = 0;
+	size_t at = P_LEN;
+	uint32_t id;
+
+	while (at + E_LEN <= content) {
+		memcpy(&id, p + at, sizeof(id));
+		at += E_LEN;
+		if (id == 0)
+			at += 16;
+		else if (id == 1)
+			at += 12 + str_len(p + at + 12, content - at - 12);
+		else if (id == 2)
+			at += 2 + str_len(p + at + 2, content - at - 2);
+		else
+			fail_msg("event id %u at %zu", id, at - E_LEN);
+		n++;
+	}
+	assert_true(at == content);
+	return n;
+}
+
+/* Walk the packets of one kept file into k. */
+static void walk_file(const char *path, struct kept *k)
+{
+	unsigned char *buf;
+	uint64_t size, content, seq;
+	size_t len = 0, off = 0;
+	uint32_t magic;
+
+	buf = tu_read_file(path, &len);
+	assert_non_null(buf);
+	while (off < len) {
+		assert_true(len - off >= P_LEN);
+		memcpy(&magic, buf + off, sizeof(magic));
+		assert_int_equal(magic, 0xC1FC1FC1u);
+		size = rd64(buf + off + P_SIZE) / 8;
+		content = rd64(buf + off + P_CONTENT) / 8;
+		seq = rd64(buf + off + P_SEQ);
+		assert_true(size >= content && content >= P_LEN &&
+			    off + size <= len);
+		if (k->packets == 0)
+			k->first_seq = seq;
+		else if (seq != k->first_seq + k->packets)
+			k->seq_ok = false;
+		k->events += packet_events(buf + off, content);
+		k->packets++;
+		off += size;
+	}
+	k->files++;
+	free(buf);
+}
+
+/* The oldest index J of a file dir/trace/channel0_I_J still there. */
+static unsigned long long oldest_file(const char *dir, unsigned int idx)
+{
+	char trace[PATH_MAX], tail;
+	unsigned long long j, lo = ULLONG_MAX;
+	struct dirent *e;
+	unsigned int i;
+	DIR *d;
+
+	snprintf(trace, sizeof(trace), "%s/trace", dir);
+	d = opendir(trace);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (sscanf(e->d_name, "channel0_%u_%llu%c", &i, &j, &tail) == 2 &&
+		    i == idx && j < lo)
+			lo = j;
+	closedir(d);
+	assert_true(lo != ULLONG_MAX);
+	return lo;
+}
+
+/* Walk stream idx's kept files, oldest first, until one is missing. */
+static void walk_stream(const char *dir, unsigned int idx, struct kept *k)
+{
+	char path[PATH_MAX];
+	unsigned long long j;
+
+	memset(k, 0, sizeof(*k));
+	k->seq_ok = true;
+	k->oldest = oldest_file(dir, idx);
+	for (j = k->oldest;; j++) {
+		snprintf(path, sizeof(path), "%s/trace/channel0_%u_%llu", dir,
+			 idx, j);
+		if (access(path, F_OK) < 0)
+			break;
+		walk_file(path, k);
+	}
+}
+
+/*
+ * babeltrace2's details of dir/trace, compact: the number of streams it
+ * began, each asserted to be of the trace it numbers 0 (one trace).
+ */
+static unsigned int bt_streams(const char *dir)
+{
+	char cmd[3 * PATH_MAX], out[PATH_MAX], *buf, *at;
+	unsigned int n = 0;
+	size_t len = 0;
+
+	snprintf(out, sizeof(out), "%s/details.out", dir);
+	snprintf(cmd, sizeof(cmd), "babeltrace2 '%s/trace' -c sink.text.details "
+		 "--params compact=true,with-data=true >'%s' 2>&1", dir, out);
+	assert_int_equal(system(cmd), 0);
+	buf = tu_read_file(out, &len);
+	assert_non_null(buf);
+	buf[len] = '\0';
+	for (at = buf; (at = strstr(at, "Stream beginning")); at++) {
+		char *line = at;
+
+		while (line > buf && line[-1] != '\n')
+			line--;
+		assert_non_null(strstr(line, "{0 0 "));
+		n++;
+	}
+	free(buf);
+	return n;
+}
+
+/*
+ * Rotation, every file kept: babeltrace2 reads the files of each stream
+ * as one stream of one trace, every event recorded; a file taken out of
+ * the middle of a stream shows as exactly its packets discarded.
+ */
+static void test_rotation_all_kept(void **state)
+{
+	char *args[] = { "-n", "3", "-e", "30000", "-r", "200000", "-s", "8192",
+			 "-b", "16", "-m", "splice", "--tracefile-size", "32768",
+			 NULL };
+	const char *dir = *state;
+	unsigned long long files = 0, events = 0;
+	struct kctf_result k;
+	struct bt_result b;
+	struct kept s[3], mid;
+	char path[PATH_MAX];
+
+	run_kctf(dir, args, &k);
+	for (unsigned int i = 0; i < 3; i++) {
+		walk_stream(dir, i, &s[i]);
+		assert_int_equal(s[i].oldest, 0);
+		assert_true(s[i].files >= 3);
+		assert_true(s[i].seq_ok);
+		assert_int_equal(s[i].first_seq, 0);
+		files += s[i].files;
+		events += s[i].events;
+	}
+	assert_int_equal(k.events + k.discarded, 90000);
+	assert_int_equal(k.rotated_packets, 0);
+	assert_int_equal(k.kept_packets, k.packets);
+	assert_int_equal(k.files, files);
+	assert_int_equal(events, k.events);
+	run_babeltrace(dir, &b);
+	print_message("rotation, all kept: %llu files, %llu events; "
+		      "babeltrace2: %llu events\n", files, k.events, b.events);
+	assert_int_equal(b.events, k.events);
+	assert_int_equal(b.discarded, k.discarded);
+	assert_int_equal(b.packet_notices, 0);
+	assert_int_equal(bt_streams(dir), 3);
+
+	memset(&mid, 0, sizeof(mid));
+	snprintf(path, sizeof(path), "%s/trace/channel0_0_1", dir);
+	walk_file(path, &mid);
+	assert_int_equal(unlink(path), 0);
+	run_babeltrace(dir, &b);
+	print_message("file _1 of stream 0 removed (%llu packets): babeltrace2 "
+		      "reports %llu packets lost in %llu notices\n", mid.packets,
+		      b.lost_packets, b.packet_notices);
+	assert_int_equal(b.packet_notices, 1);
+	assert_int_equal(b.lost_packets, mid.packets);
+	assert_int_equal(b.events, k.events - mid.events);
+}
+
+/*
+ * Rotation with a count: the oldest files are removed, at most N kept per
+ * stream; babeltrace2 prints every event the kept files hold; the gap
+ * before each stream's first kept packet is kctf's rotated count.
+ */
+static void test_rotation_count(void **state)
+{
+	char *args[] = { "-n", "2", "-e", "50000", "-r", "200000", "-s", "8192",
+			 "-b", "8", "-m", "mmap", "--tracefile-size", "65536",
+			 "--tracefile-count", "3", NULL };
+	const char *dir = *state;
+	unsigned long long events = 0, packets = 0, gap = 0;
+	struct kctf_result k;
+	struct bt_result b;
+	struct kept s[2];
+
+	run_kctf(dir, args, &k);
+	for (unsigned int i = 0; i < 2; i++) {
+		walk_stream(dir, i, &s[i]);
+		assert_true(s[i].oldest > 0);	/* files were removed */
+		assert_true(s[i].files >= 1 && s[i].files <= 3);
+		assert_true(s[i].seq_ok);
+		events += s[i].events;
+		packets += s[i].packets;
+		gap += s[i].first_seq;
+	}
+	assert_int_equal(k.events + k.discarded, 100000);
+	assert_int_equal(k.kept_packets, packets);
+	assert_int_equal(k.rotated_packets, gap);
+	assert_int_equal(k.kept_packets + k.rotated_packets, k.packets);
+	assert_true(k.rotated_bytes > 0 && events < k.events);
+	run_babeltrace(dir, &b);
+	print_message("rotation, count 3: %llu of %llu packets kept (%llu "
+		      "events of %llu); babeltrace2: %llu events, %llu "
+		      "packet notices\n", packets, k.packets, events, k.events,
+		      b.events, b.packet_notices);
+	assert_int_equal(b.events, events);
+	assert_int_equal(b.packet_notices, 0);	/* no gap between kept packets */
+	assert_int_equal(bt_streams(dir), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +625,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flat_out_small_rings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_and_bad_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_all_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_count, setup, teardown),
 	};
 
 	if (!in_path("babeltrace2")) {

@@ -7,6 +7,7 @@
  * encoders.  An event's timestamp is taken after its room is reserved, so
  * that it is never older than the packet that holds it.
  */
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ enum {
 	PKT_SEQ = 64,
 	PKT_DISCARDED = 72,
 	PKT_CPU = 80,
-	PKT_HEADER_LEN = 84,
+	PKT_HEADER_LEN = CTF_PACKET_HEADER_LEN,
 	EV_HEADER_LEN = 12,
 };
 
@@ -66,6 +67,36 @@ static void ctf_packet_end(const struct kcshm_packet *pkt, void *priv)
 	put64(p + PKT_CONTENT, (uint64_t)pkt->content_size * 8);
 	put64(p + PKT_SIZE, (uint64_t)pkt->padded_size * 8);
 	put64(p + PKT_DISCARDED, pkt->discarded);
+}
+
+static uint64_t get64(const char *at)
+{
+	uint64_t v;
+
+	memcpy(&v, at, sizeof(v));
+	return v;
+}
+
+int ctf_packet_info(const struct ctf_trace *t, const void *buf, size_t len,
+		struct ctf_packet_info *pi)
+{
+	const char *p = buf;
+	uint32_t magic;
+	uint64_t content, size;
+
+	if (len < PKT_HEADER_LEN)
+		return -EBADMSG;
+	memcpy(&magic, p + PKT_MAGIC, sizeof(magic));
+	content = get64(p + PKT_CONTENT);
+	size = get64(p + PKT_SIZE);
+	if (magic != CTF_MAGIC || memcmp(p + PKT_UUID, t->uuid,
+					 sizeof(t->uuid)) ||
+	    size % 8 || size / 8 < PKT_HEADER_LEN || content > size)
+		return -EBADMSG;
+	pi->instance = get64(p + PKT_INSTANCE);
+	pi->seq = get64(p + PKT_SEQ);
+	pi->size = size / 8;
+	return 0;
 }
 
 const struct kcshm_hooks ctf_hooks_template = {

@@ -50,6 +50,24 @@ char *ctf_metadata(const struct ctf_trace *t);
 /* Packet hooks for kcshm_config.hooks; priv is a struct ctf_stream. */
 extern const struct kcshm_hooks ctf_hooks_template;
 
+/* What a packet's header and context say, as far as kctf reads them back. */
+struct ctf_packet_info {
+	uint64_t instance;	/* stream_instance_id */
+	uint64_t seq;		/* packet_seq_num */
+	uint64_t size;		/* packet_size, in bytes */
+};
+
+/* Size of a packet's header and context. */
+#define CTF_PACKET_HEADER_LEN 84
+
+/*
+ * Read the header and context of the packet at buf (len bytes, at least
+ * CTF_PACKET_HEADER_LEN) written by the hooks for trace t.  0, or
+ * -EBADMSG when the magic, the UUID or the sizes are not kctf's.
+ */
+int ctf_packet_info(const struct ctf_trace *t, const void *buf, size_t len,
+		struct ctf_packet_info *pi);
+
 /* The trace clock: CLOCK_MONOTONIC in ns. */
 uint64_t ctf_now(void);
 

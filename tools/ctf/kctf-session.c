@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,48 +52,40 @@ static void session_on_code(int code, void *priv)
 
 int kctf_consumer_start(struct kctf *k)
 {
-	char *err_path = cli_strdup_printf("%s/err.sock", k->rundir);
-	char *cmd_path = cli_strdup_printf("%s/cmd.sock", k->rundir);
-	char *log = cli_strdup_printf("%s/kconsumerd.log", k->rundir);
-	char live[32];
-	char *args[] = { "-o", k->outdir, "--relay", (char *)k->o.relay,
-			 "--session", "kctf", live, k->o.verbose ? "-v" : NULL,
-			 NULL };
-	struct ksession_launch l = {
-		.cmd_path = cmd_path, .err_path = err_path, .args = args,
-		.timeout_ms = SESSION_READY_MS,
+	char why[PATH_MAX + 128], live[32];
+	char *relay_args[] = { "--relay", NULL, "--session", "kctf", NULL, NULL };
+	int ret;
+
+	k->consumer_bin = cli_find_consumer(k->o.consumer);
+	k->kc = (struct ksession_consumer){
+		.exe = k->consumer_bin, .rundir = k->rundir, .outdir = k->outdir,
+		.verbose = k->o.verbose, .timeout_ms = SESSION_READY_MS,
+		.tracefile_size = k->o.tracefile_size,
+		.tracefile_count = k->o.tracefile_count,
+		.extra_args = relay_args,
 		/* its own group: a terminal's Ctrl-C reaches kctf only, which
 		 * then ends the trace itself */
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 	};
-	int ret;
-
-	snprintf(live, sizeof(live), "--live=%llu",
-		 (unsigned long long)k->o.live_usec);
-	if (!k->o.live_usec)	/* drop the empty slot */
-		memmove(&args[6], &args[7], 2 * sizeof(args[0]));
-	if (!k->o.relay)	/* no relay options at all */
-		memmove(&args[2], &args[7 - !k->o.live_usec],
-			2 * sizeof(args[0]));
-	k->consumer_bin = cli_find_consumer(k->o.consumer);
-	l.exe = k->consumer_bin;
-	l.out_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ret = l.out_fd < 0 ? -errno : ksession_new(&k->ks);
+	if (k->o.relay) {
+		snprintf(live, sizeof(live), "--live=%llu",
+			 (unsigned long long)k->o.live_usec);
+		relay_args[1] = (char *)k->o.relay;
+		relay_args[4] = k->o.live_usec ? live : NULL;
+	} else {
+		relay_args[0] = NULL;
+	}
+	ret = k->consumer_bin ? ksession_new(&k->ks) : -ENOMEM;
 	if (ret == 0) {
 		ksession_set_code_hook(k->ks, session_on_code, k);
-		ret = ksession_launch(k->ks, &l);
-		k->consumer = l.pid;
+		ret = ksession_consumer_start(k->ks, &k->kc);
 		k->launched = ret == 0 || ret == -ECHILD || ret == -ETIMEDOUT;
 	}
 	if (ret == -ENOENT)
-		kctf_err("cannot run '%s' (use --consumer PATH)", l.exe);
+		kctf_err("cannot run '%s' (use --consumer PATH)", k->kc.exe);
 	else if (ret < 0)
-		kctf_errno(ret, "cannot start kconsumerd");
-	if (l.out_fd >= 0)
-		close(l.out_fd);
-	free(err_path);
-	free(cmd_path);
-	free(log);
+		kctf_err("%s", ksession_consumer_why(&k->kc, ret, why,
+						     sizeof(why)));
 	return ret;
 }
 
@@ -166,28 +159,19 @@ int kctf_consumer_finish(struct kctf *k)
 	int ret = ksession_stop(k->ks);
 
 	if (ret == 0)
-		ret = ksession_expect_code(k->ks, KCONSUMERD_EXIT_SUCCESS,
-					   SESSION_EXIT_MS, NULL);
-	if (ret < 0) {
+		ret = ksession_consumer_exit(k->ks, &k->kc, SESSION_EXIT_MS,
+					     &k->ru);
+	if (ret == -EPROTO)
+		kctf_err("kconsumerd ended with wait status %#x", k->kc.status);
+	else if (ret < 0)
 		kctf_errno(ret, "kconsumerd did not report EXIT_SUCCESS");
-		return ret;
-	}
-	ret = ksession_wait(k->consumer, SESSION_EXIT_MS, &k->status, &k->ru);
-	if (ret == 0)
-		k->consumer = -1;
-	if (ret == 0 && (!WIFEXITED(k->status) || WEXITSTATUS(k->status))) {
-		kctf_err("kconsumerd ended with wait status %#x", k->status);
-		ret = -EPROTO;
-	}
 	return ret;
 }
 
 /* End a consumer still running (error paths) and free the session. */
 void kctf_consumer_end(struct kctf *k)
 {
-	if (k->consumer > 0)
-		ksession_terminate(k->consumer, 2000, NULL, NULL);
-	k->consumer = -1;
+	ksession_consumer_end(&k->kc, 2000, NULL);
 	ksession_free(k->ks);
 	k->ks = NULL;
 }

@@ -8,7 +8,9 @@
  * start to make the producers outrun the consumer, STOP at the end), then
  * reports what was recorded, what was discarded (the trace says the same:
  * babeltrace2 prints the events and the discarded-event notices), the
- * rate, and the consumer's CPU time.
+ * rate, and the consumer's CPU time.  With --tracefile-size (and
+ * --tracefile-count) the consumer rotates each stream's file, and the
+ * summary says what the kept files hold and what rotation removed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +26,11 @@
 #include "cli.h"
 #include "kc-config.h"
 #include "kctf.h"
+
+enum {	/* long-only options */
+	KCTF_OPT_SIZE = 256,
+	KCTF_OPT_COUNT,
+};
 
 /* The run a signal ends (threads stop, the trace is closed normally). */
 static struct kctf *kctf_running;
@@ -71,6 +78,13 @@ static void kctf_usage(FILE *out)
 	      "                        consumer reads nothing, full rings discard\n"
 	      "  -o, --output-dir DIR  trace directory, new or empty (default: a new\n"
 	      "                        kctf-trace.XXXXXX under $TMPDIR or /tmp)\n"
+	      "      --tracefile-size BYTES\n"
+	      "                        rotate each stream's file (channel0_N_0,\n"
+	      "                        channel0_N_1, ...) past BYTES, at packet\n"
+	      "                        boundaries; at least one sub-buffer\n"
+	      "      --tracefile-count N\n"
+	      "                        with --tracefile-size: keep only the newest\n"
+	      "                        N files of each stream (a flight recorder)\n"
 	      "  -c, --consumer PATH   kconsumerd binary (default: the build tree's,\n"
 	      "                        then PATH)\n"
 	      "      --relay URL       kconsumerd streams to an lttng-relayd at\n"
@@ -176,6 +190,12 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 		o->live_usec = 1000000;
 		return arg ? kctf_number(arg, 1, UINT32_MAX, &o->live_usec,
 					 "the live timer (us)") : NULL;
+	case KCTF_OPT_SIZE:
+		return kctf_number(arg, 1, UINT64_MAX / 2, &o->tracefile_size,
+				   "the tracefile size (bytes)");
+	case KCTF_OPT_COUNT:
+		return kctf_number(arg, 1, UINT32_MAX, &o->tracefile_count,
+				   "the tracefile count");
 	case 'm':
 		if (strcmp(arg, "mmap") && strcmp(arg, "splice"))
 			why = "the mode is mmap or splice";
@@ -186,6 +206,38 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 		return kctf_flag(c, arg, o) ? NULL : "unknown option";
 	}
 	return why;
+}
+
+/* "-x" or "--name" of option c, for messages. */
+static const char *kctf_optname(const struct option *opts, int c)
+{
+	static char name[64];
+
+	for (; c >= 256 && opts->name; opts++)
+		if (opts->val == c)
+			break;
+	if (c >= 256)
+		snprintf(name, sizeof(name), "--%s", opts->name ? opts->name : "?");
+	else
+		snprintf(name, sizeof(name), "-%c", c);
+	return name;
+}
+
+/* The options that only make sense together; 0 or -1. */
+static int kctf_check(const struct kctf_opts *o)
+{
+	if (o->tracefile_count && !o->tracefile_size) {
+		kctf_err("--tracefile-count %llu: it needs --tracefile-size",
+			 (unsigned long long)o->tracefile_count);
+		return -1;
+	}
+	if (o->tracefile_size && o->tracefile_size < o->subbuf_size) {
+		kctf_err("--tracefile-size %llu: a file holds at least one "
+			 "sub-buffer (-s %zu)",
+			 (unsigned long long)o->tracefile_size, o->subbuf_size);
+		return -1;
+	}
+	return 0;
 }
 
 /* 0 to go on, 1 after help, -1 on a usage error. */
@@ -201,6 +253,8 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "pause", required_argument, NULL, 'p' },
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "consumer", required_argument, NULL, 'c' },
+		{ "tracefile-size", required_argument, NULL, KCTF_OPT_SIZE },
+		{ "tracefile-count", required_argument, NULL, KCTF_OPT_COUNT },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "relay", required_argument, NULL, 'R' },
 		{ "live", optional_argument, NULL, 'L' },
@@ -229,7 +283,8 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		}
 		why = kctf_option(c, optarg, o);
 		if (why) {
-			kctf_err("-%c %s: %s", c, optarg, why);
+			kctf_err("%s %s: %s", kctf_optname(longopts, c), optarg,
+				 why);
 			return -1;
 		}
 	}
@@ -241,7 +296,7 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		kctf_usage(stderr);
 		return -1;
 	}
-	return 0;
+	return kctf_check(o);
 }
 
 /* Is dir empty (or missing)? */
@@ -325,6 +380,8 @@ static int kctf_record(struct kctf *k)
 	kctf_threads_join(k, ret < 0);
 	if (ret == 0)
 		ret = kctf_consumer_finish(k);
+	if (ret == 0)
+		ret = kctf_files_finish(k);
 	if (ret == 0 && k->bad_codes)
 		ret = -EIO;
 	return ret;
@@ -349,6 +406,48 @@ static double kctf_totals(const struct kctf *k, struct kcshm_stats *sum)
 	return t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0;
 }
 
+/* Over the streams: the retained files and what rotation removed. */
+static void kctf_kept_totals(const struct kctf *k, struct kctf_kept *kept,
+		uint64_t *gone_packets, uint64_t *gone_bytes)
+{
+	memset(kept, 0, sizeof(*kept));
+	*gone_packets = *gone_bytes = 0;
+	for (unsigned int i = 0; i < k->o.streams; i++) {
+		const struct kctf_thread *t = &k->th[i];
+
+		kept->files += t->kept.files;
+		kept->packets += t->kept.packets;
+		kept->bytes += t->kept.bytes;
+		*gone_packets += t->stats.subbufs - t->kept.packets;
+		*gone_bytes += t->stats.bytes - t->kept.bytes;
+	}
+}
+
+/* The rotation part of the summary (with --tracefile-size only). */
+static void kctf_report_rotation(const struct kctf *k)
+{
+	struct kctf_kept kept;
+	uint64_t gone_packets, gone_bytes;
+
+	kctf_kept_totals(k, &kept, &gone_packets, &gone_bytes);
+	if (k->o.machine) {
+		printf("files=%llu kept_packets=%llu rotated_packets=%llu "
+		       "rotated_bytes=%llu ", (unsigned long long)kept.files,
+		       (unsigned long long)kept.packets,
+		       (unsigned long long)gone_packets,
+		       (unsigned long long)gone_bytes);
+		return;
+	}
+	printf("files:     %llu of at most %llu bytes, %llu packets kept\n",
+	       (unsigned long long)kept.files,
+	       (unsigned long long)k->o.tracefile_size,
+	       (unsigned long long)kept.packets);
+	printf("rotated:   %llu packets (%.1f MiB) removed by "
+	       "--tracefile-count%s\n", (unsigned long long)gone_packets,
+	       (double)gone_bytes / 1048576.0,
+	       k->o.tracefile_count ? "" : " (none: every file kept)");
+}
+
 static void kctf_report(const struct kctf *k)
 {
 	struct kcshm_stats sum;
@@ -358,17 +457,21 @@ static void kctf_report(const struct kctf *k)
 
 	if (k->o.machine) {
 		printf("events=%llu discarded=%llu packets=%llu bytes=%llu "
-		       "seconds=%.6f consumer_cpu=%.6f trace=%s\n",
+		       "seconds=%.6f consumer_cpu=%.6f ",
 		       (unsigned long long)sum.events,
 		       (unsigned long long)sum.discarded,
 		       (unsigned long long)sum.subbufs,
-		       (unsigned long long)sum.bytes, secs, cpu, k->outdir);
+		       (unsigned long long)sum.bytes, secs, cpu);
+		if (k->o.tracefile_size)
+			kctf_report_rotation(k);
+		printf("trace=%s\n", k->outdir);
 		return;
 	}
 	if (kctf_signalled)
 		printf("stopped:   interrupted by signal %d\n", (int)kctf_signalled);
-	printf("trace:     %s (CTF 1.8: metadata, channel0_0..%u)\n",
-	       k->outdir, k->o.streams - 1);
+	printf("trace:     %s (CTF 1.8: metadata, channel0_0..%u%s)\n",
+	       k->outdir, k->o.streams - 1,
+	       k->o.tracefile_size ? ", each in files _0, _1, ..." : "");
 	printf("streams:   %u shm streams (%s), %u sub-buffers of %zu KiB each\n",
 	       k->o.streams, k->o.output == LTTNG_EVENT_MMAP ? "mmap" : "splice",
 	       k->o.num_subbuf, k->o.subbuf_size >> 10);
@@ -376,6 +479,8 @@ static void kctf_report(const struct kctf *k)
 	       "(%.1f MiB)\n", (unsigned long long)sum.events,
 	       (unsigned long long)sum.discarded, (unsigned long long)sum.subbufs,
 	       (double)sum.bytes / 1048576.0);
+	if (k->o.tracefile_size)
+		kctf_report_rotation(k);
 	printf("rate:      %.0f events/s over %.3f s\n",
 	       secs > 0 ? (double)(sum.events + sum.discarded) / secs : 0.0, secs);
 	printf("consumer:  %.3f CPU seconds\n", cpu);
@@ -425,7 +530,7 @@ static void kctf_signals(struct kctf *k)
 
 int main(int argc, char **argv)
 {
-	struct kctf k = { .consumer = -1 };
+	struct kctf k = { .kc = { .pid = -1 } };
 	int ret;
 
 	ret = kctf_parse(argc, argv, &k.o);

@@ -19,6 +19,7 @@
 #include <lttng/kconsumerd-shm.h>
 
 #include "ctf.h"
+#include "ksession.h"
 
 struct kctf_opts {
 	unsigned int streams;		/* threads, one shm stream each */
@@ -32,11 +33,20 @@ struct kctf_opts {
 	const char *consumer;		/* kconsumerd binary, or NULL */
 	const char *relay;		/* --relay URL for kconsumerd, or NULL */
 	uint64_t live_usec;		/* --live timer, 0: not live */
+	uint64_t tracefile_size;	/* rotate each stream's file; 0: off */
+	uint64_t tracefile_count;	/* keep the newest N files; 0: all */
 	bool machine;			/* one key=value summary line */
 	bool verbose;
 };
 
 struct kctf;
+
+/* What a stream's retained files hold after a rotating run. */
+struct kctf_kept {
+	int64_t oldest;			/* index of its oldest file; -1: none */
+	uint64_t files, packets, bytes;
+	uint64_t first_seq;		/* packet_seq_num of the first packet */
+};
 
 /* One recording thread and its stream. */
 struct kctf_thread {
@@ -48,6 +58,7 @@ struct kctf_thread {
 	bool started;
 	struct kcshm_stats stats;	/* at the end, after the close */
 	uint64_t t_begin, t_end;	/* ns, on the trace clock */
+	struct kctf_kept kept;		/* with --tracefile-size */
 };
 
 struct kctf {
@@ -57,9 +68,8 @@ struct kctf {
 	char *outdir;			/* the trace */
 	char *consumer_bin;
 	struct ksession *ks;
-	pid_t consumer;			/* -1 once reaped */
+	struct ksession_consumer kc;	/* pid -1 once reaped */
 	bool launched;			/* it ran: its log is worth keeping */
-	int status;
 	struct rusage ru;
 	unsigned int bad_codes;		/* error codes from the consumer */
 	struct kctf_thread *th;
@@ -89,5 +99,12 @@ int kctf_set_state(struct kctf *k, uint32_t state);
 int kctf_consumer_finish(struct kctf *k);
 void kctf_consumer_end(struct kctf *k);
 void kctf_show_log(struct kctf *k);
+
+/*
+ * kctf-files.c: with --tracefile-size, after the consumer's exit, name the
+ * metadata "metadata" again and fill every thread's kept.  0 or -errno
+ * (said on stderr).
+ */
+int kctf_files_finish(struct kctf *k);
 
 #endif /* KCTF_KCTF_H */

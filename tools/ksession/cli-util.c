@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ksession.h"
 
 /* Least interval between two progress updates, in seconds. */
 #define CLI_PROGRESS_INTERVAL 0.2
@@ -214,6 +215,17 @@ char *cli_find_consumer(const char *given)
 	}
 	free(dir);
 	return strdup("kconsumerd");
+}
+
+void cli_consumer_error(const struct ksession_consumer *c, int err)
+{
+	char why[PATH_MAX + 128];
+
+	if (err == -ENOENT)
+		cli_err("cannot run '%s' (use --consumer PATH)",
+			c->exe ? c->exe : "kconsumerd");
+	else
+		cli_err("%s", ksession_consumer_why(c, err, why, sizeof(why)));
 }
 
 void cli_show_log_tail(const char *path)

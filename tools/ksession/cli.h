@@ -50,6 +50,14 @@ int cli_mkdir_p(const char *dir);
  */
 char *cli_find_consumer(const char *given);
 
+struct ksession_consumer;
+
+/*
+ * Say on stderr why ksession_consumer_start() failed with err (a missing
+ * binary with a hint at --consumer PATH).
+ */
+void cli_consumer_error(const struct ksession_consumer *c, int err);
+
 /* malloc'd printf, exits on allocation failure. */
 char *cli_strdup_printf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

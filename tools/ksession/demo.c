@@ -281,58 +281,28 @@ static void demo_check_consumer(struct demo *d)
 	d->t_end = cli_now();
 }
 
-/* Open the consumer's log file in the run directory: fd or -errno. */
-static int demo_open_log(struct demo *d)
-{
-	char *path = cli_strdup_printf("%s/kconsumerd.log", d->rundir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	free(path);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Say why the consumer could not be started. */
-static void demo_launch_error(struct demo *d, int err, int status)
-{
-	if (err == -ENOENT)
-		cli_err("cannot run '%s' (use --consumer PATH)", d->consumer_bin);
-	else if (err == -ECHILD)
-		cli_err("kconsumerd exited (wait status %#x) before "
-			"KCONSUMERD_COMMAND_SOCK_READY", status);
-	else
-		cli_errno(err, "cannot start the consumer");
-}
-
 /*
  * Start kconsumerd on the sockets of the run directory, its output going
  * to a log file there, and connect to it.
  */
 static int demo_start_consumer(struct demo *d)
 {
-	char *err_path = cli_strdup_printf("%s/err.sock", d->rundir);
-	char *cmd_path = cli_strdup_printf("%s/cmd.sock", d->rundir);
-	char *args[] = { "-o", d->outdir, d->o.verbose > 1 ? "-v" : NULL, NULL };
-	struct ksession_launch l = {
-		.cmd_path = cmd_path, .err_path = err_path, .args = args,
-		.timeout_ms = DEMO_READY_TIMEOUT_MS,
+	struct ksession_consumer kc = {
+		.rundir = d->rundir, .outdir = d->outdir,
+		.verbose = d->o.verbose > 1, .timeout_ms = DEMO_READY_TIMEOUT_MS,
 	};
 	int ret;
 
 	d->consumer_bin = cli_find_consumer(d->o.consumer);
-	l.exe = d->consumer_bin;
-	l.out_fd = demo_open_log(d);
-	ret = l.out_fd < 0 ? l.out_fd : ksession_new(&d->ks);
+	kc.exe = d->consumer_bin;
+	ret = kc.exe ? ksession_new(&d->ks) : -ENOMEM;
 	if (ret == 0) {
 		ksession_set_code_hook(d->ks, demo_on_code, d);
-		ret = ksession_launch(d->ks, &l);
-		d->consumer = l.pid;
+		ret = ksession_consumer_start(d->ks, &kc);
+		d->consumer = kc.pid;
 	}
 	if (ret < 0)
-		demo_launch_error(d, ret, l.status);
-	if (l.out_fd >= 0)
-		close(l.out_fd);
-	free(err_path);
-	free(cmd_path);
+		cli_consumer_error(&kc, ret);
 	return ret;
 }
 

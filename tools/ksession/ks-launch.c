@@ -2,10 +2,19 @@
 /*
  * A session daemon's start-up sequence with a consumer binary: error
  * socket first, then the consumer, its COMMAND_SOCK_READY, and the
- * connection to its command socket.
+ * connection to its command socket.  On top of it, the one way the tools
+ * and benchmarks start, stop and end a consumer (struct
+ * ksession_consumer): sockets and log in a run directory, the options
+ * made from the struct, the end awaited or forced.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ks-internal.h"
 
@@ -76,4 +85,141 @@ int ksession_launch(struct ksession *s, struct ksession_launch *l)
 	if (ret == 0)
 		ret = ksession_cmd_connect(s, l->cmd_path);
 	return ret;
+}
+
+/* Most arguments ksession_consumer_start() adds: -o, -v, two rotations. */
+#define KSESSION_CONSUMER_MAX_ARGS 16
+
+/* "rundir/name" (malloc'd) when given is NULL, else a copy of given. */
+static char *ksession_consumer_path(const char *rundir, const char *given,
+		const char *name)
+{
+	char *path = NULL;
+
+	if (given)
+		return strdup(given);
+	if (asprintf(&path, "%s/%s", rundir, name) < 0)
+		return NULL;
+	return path;
+}
+
+/* The arguments after -c and -e, from c; numbers printed into nums. */
+static void ksession_consumer_args(const struct ksession_consumer *c,
+		char *args[KSESSION_CONSUMER_MAX_ARGS + 1], char nums[2][24])
+{
+	int n = 0;
+
+	if (c->outdir) {
+		args[n++] = "-o";
+		args[n++] = (char *)c->outdir;
+	}
+	if (c->verbose)
+		args[n++] = "-v";
+	if (c->tracefile_size) {
+		snprintf(nums[0], sizeof(nums[0]), "%" PRIu64, c->tracefile_size);
+		args[n++] = "--tracefile-size";
+		args[n++] = nums[0];
+	}
+	if (c->tracefile_count) {
+		snprintf(nums[1], sizeof(nums[1]), "%" PRIu64, c->tracefile_count);
+		args[n++] = "--tracefile-count";
+		args[n++] = nums[1];
+	}
+	for (size_t i = 0; c->extra_args && c->extra_args[i] &&
+	     n < KSESSION_CONSUMER_MAX_ARGS; i++)
+		args[n++] = c->extra_args[i];
+	args[n] = NULL;
+}
+
+/* Open the consumer's log: truncated, or appended to. */
+static int ksession_consumer_log(const struct ksession_consumer *c,
+		const char *path)
+{
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC |
+		(c->log_append ? O_APPEND : O_TRUNC);
+	int fd = open(path, flags, 0644);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int ksession_consumer_start(struct ksession *s, struct ksession_consumer *c)
+{
+	char *args[KSESSION_CONSUMER_MAX_ARGS + 1], nums[2][24];
+	struct ksession_launch l = { .out_fd = -1 };
+	char *err, *cmd, *log;
+	int ret;
+
+	if (!s || !c || !c->exe || !c->rundir)
+		return -EINVAL;
+	c->pid = -1;
+	c->status = 0;
+	err = ksession_consumer_path(c->rundir, NULL, "err.sock");
+	cmd = ksession_consumer_path(c->rundir, c->cmd_path, "cmd.sock");
+	log = ksession_consumer_path(c->rundir, c->log_path, "kconsumerd.log");
+	ret = err && cmd && log ? ksession_consumer_log(c, log) : -ENOMEM;
+	if (ret >= 0) {
+		ksession_consumer_args(c, args, nums);
+		l = (struct ksession_launch){
+			.exe = c->exe, .cmd_path = cmd, .err_path = err,
+			.args = args, .out_fd = ret, .timeout_ms = c->timeout_ms,
+			.spawn_flags = c->spawn_flags,
+		};
+		ret = ksession_launch(s, &l);
+		c->pid = l.pid;
+		c->status = l.status;
+	}
+	if (l.out_fd >= 0)
+		close(l.out_fd);
+	free(err);
+	free(cmd);
+	free(log);
+	return ret;
+}
+
+int ksession_consumer_exit(struct ksession *s, struct ksession_consumer *c,
+		int timeout_ms, struct rusage *ru)
+{
+	int ret, ret2;
+
+	if (!s || !c)
+		return -EINVAL;
+	ret = ksession_expect_code(s, KCONSUMERD_EXIT_SUCCESS, timeout_ms,
+				   NULL);
+	/* no EXIT_SUCCESS: it may still be ending; give it a second */
+	ret2 = ksession_wait(c->pid, ret == 0 ? timeout_ms : 1000, &c->status,
+			     ru);
+	if (ret2 == 0)
+		c->pid = -1;
+	if (ret == 0 && ret2 == 0 && (!WIFEXITED(c->status) ||
+				      WEXITSTATUS(c->status) != 0))
+		ret = -EPROTO;
+	return ret < 0 ? ret : ret2;
+}
+
+void ksession_consumer_end(struct ksession_consumer *c, int grace_ms,
+		struct rusage *ru)
+{
+	if (!c || c->pid <= 0)
+		return;
+	ksession_terminate(c->pid, grace_ms, &c->status, ru);
+	c->pid = -1;
+}
+
+const char *ksession_consumer_why(const struct ksession_consumer *c, int err,
+		char *buf, size_t len)
+{
+	const char *exe = c && c->exe ? c->exe : "kconsumerd";
+
+	if (err == -ENOENT || err == -EACCES)
+		snprintf(buf, len, "cannot run '%s': %s", exe, strerror(-err));
+	else if (err == -ECHILD)
+		snprintf(buf, len, "%s exited (wait status %#x) before "
+			 "KCONSUMERD_COMMAND_SOCK_READY", exe, c ? c->status : 0);
+	else if (err == -ETIMEDOUT)
+		snprintf(buf, len, "%s did not report "
+			 "KCONSUMERD_COMMAND_SOCK_READY in time", exe);
+	else
+		snprintf(buf, len, "cannot start %s: %s", exe,
+			 strerror(err < 0 ? -err : err));
+	return buf;
 }

@@ -17,6 +17,7 @@
 #ifndef KSESSION_H
 #define KSESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -244,6 +245,62 @@ struct ksession_launch {
  * negative errno.
  */
 int ksession_launch(struct ksession *s, struct ksession_launch *l);
+
+/*
+ * The consumer as every tool starts it: on private sockets in a run
+ * directory, its output in a log file there, in its own process group if
+ * asked (KSESSION_SPAWN_NEW_PGRP), and ending with its parent
+ * (PR_SET_PDEATHSIG: SIGTERM once the thread that started it is gone).
+ */
+struct ksession_consumer {
+	const char *exe;	/* kconsumerd binary; no '/': looked up in PATH */
+	const char *rundir;	/* err.sock, cmd.sock and the log go here */
+	const char *cmd_path;	/* NULL: RUNDIR/cmd.sock */
+	const char *log_path;	/* NULL: RUNDIR/kconsumerd.log */
+	const char *outdir;	/* -o: trace paths resolve beneath it, or NULL */
+	bool log_append;	/* append to the log instead of truncating it */
+	bool verbose;		/* run it with -v */
+	uint64_t tracefile_size;	/* --tracefile-size; 0: no rotation */
+	uint64_t tracefile_count;	/* --tracefile-count; 0: keep every file */
+	char *const *extra_args;	/* more arguments (NULL-terminated), or NULL */
+	int timeout_ms;		/* for COMMAND_SOCK_READY; -1 forever */
+	unsigned int spawn_flags; /* enum ksession_spawn_flag, or 0 */
+	pid_t pid;		/* out: the running consumer, or -1 */
+	int status;		/* out: its wait status once it exited */
+};
+
+/*
+ * Start c->exe as ksession_launch() does, the arguments made from c.
+ * The session's code hook (if any) sees the codes read meanwhile.
+ * Returns what ksession_launch() returns; -EINVAL without exe or rundir,
+ * -ENOMEM, or the log's open error.
+ */
+int ksession_consumer_start(struct ksession *s, struct ksession_consumer *c);
+
+/*
+ * After STOP: wait at most timeout_ms for EXIT_SUCCESS, then for the
+ * process to end, and reap it (c->pid = -1, c->status, *ru if not NULL).
+ * Returns 0 when it reported EXIT_SUCCESS and exited with status 0,
+ * -EPROTO when it exited otherwise, or the wait error (-ETIMEDOUT...).
+ */
+int ksession_consumer_exit(struct ksession *s, struct ksession_consumer *c,
+		int timeout_ms, struct rusage *ru);
+
+/*
+ * End a consumer still running (SIGTERM, then SIGKILL after grace_ms) and
+ * reap it (c->status, *ru if not NULL).  Accepts a consumer already
+ * reaped or never started.
+ */
+void ksession_consumer_end(struct ksession_consumer *c, int grace_ms,
+		struct rusage *ru);
+
+/*
+ * Why ksession_consumer_start() failed with err, in words, into buf:
+ * "cannot run EXE", "EXE exited (wait status S) before
+ * KCONSUMERD_COMMAND_SOCK_READY", or the errno's text.  Returns buf.
+ */
+const char *ksession_consumer_why(const struct ksession_consumer *c, int err,
+		char *buf, size_t len);
 
 /* ---- Deterministic data, for producers and for verifying trace files ---- */
 

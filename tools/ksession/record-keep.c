@@ -10,8 +10,12 @@
  * events/header_page, the formats, printk_formats, saved_cmdlines,
  * trace_clock, kallsyms, per_cpu/cpuN/stats) with a small "recording"
  * file (page size, CPUs, output, version).  If ksession is killed, that
- * directory is what `ksession recover` assembles.
+ * directory is what `ksession recover` assembles.  With -m the consumer
+ * rotates each CPU's page file (cpuN_0, cpuN_1, ..., the oldest removed):
+ * record_page_files() finds the ones kept, for the summary, the trace.dat
+ * and recover alike.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -202,4 +206,78 @@ int record_keep_metadata(struct record *r, bool kallsyms)
 	else
 		record_keep_stats(r);
 	return ret;
+}
+
+/* qsort: file indices, increasing. */
+static int keep_cmp_index(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The indices I of dir's files cpuN_I; *idx malloc'd, their number. */
+static ssize_t keep_indices(const char *dir, unsigned int cpu, uint64_t **idx)
+{
+	DIR *d = opendir(dir);
+	unsigned long long j;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	uint64_t *v = NULL, *grown;
+	unsigned int i;
+	char tail;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (sscanf(e->d_name, "cpu%u_%llu%c", &i, &j, &tail) != 2 ||
+		    i != cpu || e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown)
+				break;
+			v = grown;
+		}
+		v[n++] = j;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), keep_cmp_index);
+	*idx = v;
+	return (ssize_t)n;
+}
+
+int record_page_files(const char *dir, unsigned int cpu, char ***files,
+		size_t *n, uint64_t *first)
+{
+	uint64_t *idx = NULL;
+	ssize_t got = keep_indices(dir, cpu, &idx);
+	size_t i;
+
+	*files = NULL;
+	*n = 0;
+	*first = 0;
+	if (got <= 0) {
+		free(idx);
+		return got < 0 ? (int)got : 0;
+	}
+	*files = calloc((size_t)got, sizeof(**files));
+	for (i = 0; *files && i < (size_t)got; i++)
+		(*files)[i] = cli_strdup_printf("%s/cpu%u_%llu", dir, cpu,
+						(unsigned long long)idx[i]);
+	*first = idx[0];
+	free(idx);
+	if (!*files)
+		return -ENOMEM;
+	*n = (size_t)got;
+	return 0;
+}
+
+void record_page_files_free(char **files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		free(files[i]);
+	free(files);
 }

@@ -64,6 +64,11 @@ static void record_usage(FILE *out)
 	      "  -o, --output FILE       the trace.dat to write (default trace.dat);\n"
 	      "                          replaced only once the new one is complete\n"
 	      "      --file-version 6|7  trace.dat version (default 7: zstd)\n"
+	      "  -m, --max-kb KB         keep only about the last KB of data per CPU\n"
+	      "                          (as trace-cmd record -m): the consumer\n"
+	      "                          rotates each CPU's pages through 4 files of\n"
+	      "                          KB/4 (at least a sub-buffer each) and removes\n"
+	      "                          the oldest; the summary says what went\n"
 	      "  -d, --duration S        stop after S seconds\n"
 	      "      --kallsyms          put /proc/kallsyms in the trace.dat (default:\n"
 	      "                          when an event prints kernel symbols, or -T)\n"
@@ -138,6 +143,7 @@ static int record_opt_number(struct record_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case 'b': return cli_parse_u64(arg, 1, 1 << 30, &o->buffer_kb) ? 0 : -1;
+	case 'm': return cli_parse_u64(arg, 1, 1ULL << 40, &o->max_kb) ? 0 : -1;
 	case OPT_SUBBUF:
 		return cli_parse_u64(arg, 1, 1 << 20, &o->subbuf_kb) ? 0 : -1;
 	case OPT_PERCENT:
@@ -273,6 +279,7 @@ static const struct option record_longopts[] = {
 	{ "stacktrace", no_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "buffer-kb", required_argument, NULL, 'b' },
+	{ "max-kb", required_argument, NULL, 'm' },
 	{ "subbuf-kb", required_argument, NULL, OPT_SUBBUF },
 	{ "buffer-percent", required_argument, NULL, OPT_PERCENT },
 	{ "consumer-nice", required_argument, NULL, OPT_NICE },
@@ -296,7 +303,7 @@ int record_parse(int argc, char **argv, struct record_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:f:P:C:M:b:o:d:FcTqvh",
+	while ((c = getopt_long(argc, argv, "+e:f:P:C:M:b:m:o:d:FcTqvh",
 					record_longopts, NULL)) != -1) {
 		if (record_opt_flag(o, c, optarg))
 			continue;

@@ -32,6 +32,7 @@
 /* Totals over every CPU. */
 struct record_totals {
 	uint64_t events, lost, left, read, bytes;
+	uint64_t rotated_bytes, rotated_files;	/* -m: in the files removed */
 	uint64_t missed_pages, missed_stored, missed_unknown, bad_pages;
 };
 
@@ -40,7 +41,37 @@ static uint64_t record_lost(const struct tracefs_cpu_stats *st)
 	return st->overrun + st->commit_overrun + st->dropped;
 }
 
-/* Final statistics of one CPU and the size of its page file. */
+/*
+ * With -m: the page files CPU i kept, their bytes, and what the files
+ * removed before them held.  The consumer starts a file only at a page
+ * boundary and fills it up to the limit, so every file but the last holds
+ * as much as the oldest kept one (when two are kept), else the limit.
+ */
+static int record_collect_rotated(struct record *r, unsigned int i)
+{
+	struct record_cpu *c = &r->cpu[i];
+	uint64_t full = r->rot_size;
+	struct stat sb;
+	int ret;
+
+	ret = record_page_files(r->datadir, i, &c->files, &c->nfiles,
+				&c->first_index);
+	if (ret < 0) {
+		cli_errno(ret, "cannot list the page files of cpu%u", i);
+		return ret;
+	}
+	c->file_size = 0;
+	for (size_t j = 0; j < c->nfiles; j++)
+		if (stat(c->files[j], &sb) == 0) {
+			c->file_size += (uint64_t)sb.st_size;
+			if (j == 0 && c->nfiles > 1)
+				full = (uint64_t)sb.st_size;
+		}
+	c->rotated_bytes = c->first_index * full;
+	return 0;
+}
+
+/* Final statistics of one CPU and the size of its page file(s). */
 static int record_collect_cpu(struct record *r, unsigned int i)
 {
 	struct record_cpu *c = &r->cpu[i];
@@ -52,6 +83,8 @@ static int record_collect_cpu(struct record *r, unsigned int i)
 		cli_errno(ret, "cannot read per_cpu/cpu%u/stats", i);
 		return ret;
 	}
+	if (r->rot_size)
+		return record_collect_rotated(r, i);
 	c->file_size = stat(c->file, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 	return 0;
 }
@@ -170,6 +203,10 @@ int record_write_tracedat(struct record *r)
 	for (i = 0; cpus && i < r->ncpus; i++) {
 		cpus[i].data_path = r->cpu[i].online && r->cpu[i].file_size ?
 			r->cpu[i].file : NULL;
+		if (r->cpu[i].online && r->rot_size) {
+			cpus[i].data_paths = (const char *const *)r->cpu[i].files;
+			cpus[i].ndata = r->cpu[i].nfiles;
+		}
 		cpus[i].stats = r->cpu[i].stats_text;
 	}
 	if (ret == 0)
@@ -201,6 +238,8 @@ static void record_sum(struct record *r, struct record_totals *t)
 		t->left += c->stats.entries;
 		t->read += c->stats.read;
 		t->bytes += c->file_size;
+		t->rotated_bytes += c->rotated_bytes;
+		t->rotated_files += c->first_index;
 		t->missed_pages += c->pages.missed_pages;
 		t->missed_stored += c->pages.missed_stored;
 		t->missed_unknown += c->pages.missed_unknown;
@@ -236,19 +275,54 @@ static void record_print_cpus(struct record *r)
 		c = &r->cpu[i];
 		if (!c->online)
 			continue;
-		printf("  cpu%u: %llu events, %llu lost, %llu left, %llu bytes\n",
+		printf("  cpu%u: %llu events, %llu lost, %llu left, %llu bytes",
 				i, (unsigned long long)c->pages.events,
 				(unsigned long long)record_lost(&c->stats),
 				(unsigned long long)c->stats.entries,
 				(unsigned long long)c->file_size);
+		if (r->rot_size)
+			printf(", %llu files kept, %llu pages rotated out (%llu "
+				"events)", (unsigned long long)c->nfiles,
+				(unsigned long long)(c->rotated_bytes /
+						     (uint64_t)r->subbuf_size),
+				(unsigned long long)(c->stats.read > c->pages.events ?
+					c->stats.read - c->pages.events : 0));
+		putchar('\n');
 	}
 }
 
-/* Events and losses, with what the kernel and the pages say about them. */
-static void record_print_counts(const struct record_totals *t)
+/*
+ * With -m: what rotation removed.  The kernel's read events are every
+ * event that reached a page file: those not in the kept pages were in the
+ * files removed.
+ */
+static void record_print_rotated(struct record *r, const struct record_totals *t)
 {
-	printf("events:        %llu recorded (counted in the written pages; "
-			"kernel read events: %llu%s)\n",
+	if (!r->rot_size)
+		return;
+	printf("rotated out:   %llu pages (%.1f MiB) in %llu files, %llu "
+			"events (-m %llu: %llu files of %llu KiB per CPU)\n",
+			(unsigned long long)(t->rotated_bytes /
+					     (uint64_t)r->subbuf_size),
+			(double)t->rotated_bytes / 1048576.0,
+			(unsigned long long)t->rotated_files,
+			(unsigned long long)(t->read > t->events ?
+					     t->read - t->events : 0),
+			(unsigned long long)r->o.max_kb,
+			(unsigned long long)r->rot_count,
+			(unsigned long long)(r->rot_size >> 10));
+}
+
+/* Events and losses, with what the kernel and the pages say about them. */
+static void record_print_counts(struct record *r, const struct record_totals *t)
+{
+	if (r->rot_size)
+		printf("events:        %llu recorded in the kept pages (kernel "
+			"read events: %llu, the rest rotated out)\n",
+			(unsigned long long)t->events, (unsigned long long)t->read);
+	else
+		printf("events:        %llu recorded (counted in the written "
+			"pages; kernel read events: %llu%s)\n",
 			(unsigned long long)t->events, (unsigned long long)t->read,
 			t->read == t->events ? ", equal" : ", DIFFERENT");
 	printf("events lost:   %llu (kernel: overrun + commit overrun + dropped "
@@ -395,6 +469,14 @@ static void record_json(struct record *r, const struct record_totals *t)
 		(unsigned long long)r->res.file_size,
 		(unsigned long long)r->res.raw_bytes, r->res.compress_cpu,
 		mine, theirs);
+	if (r->rot_size)
+		printf(",\"max_kb\":%llu,\"rotated_bytes\":%llu,"
+			"\"rotated_pages\":%llu,\"rotated_files\":%llu",
+			(unsigned long long)r->o.max_kb,
+			(unsigned long long)t->rotated_bytes,
+			(unsigned long long)(t->rotated_bytes /
+					     (uint64_t)r->subbuf_size),
+			(unsigned long long)t->rotated_files);
 	record_json_command(r);
 	printf("}\n");
 }
@@ -411,7 +493,8 @@ void record_summary(struct record *r)
 			printf("PARTIAL TRACE: %s\n", r->partial);
 		record_print_what(r);
 		record_print_cpus(r);
-		record_print_counts(&t);
+		record_print_counts(r, &t);
+		record_print_rotated(r, &t);
 		record_print_costs(r, &t);
 		record_print_command(r);
 	}

@@ -124,7 +124,9 @@ static uint64_t record_default_subbuf_kb(struct record *r)
 	}
 	if (!buffer_kb)
 		return 0;
-	while (kb > page_kb && kb * 4 > buffer_kb)
+	/* with -m, a page file holds KB/4: sub-buffers no bigger */
+	while (kb > page_kb && (kb * 4 > buffer_kb ||
+				(r->o.max_kb && kb * 4 > r->o.max_kb)))
 		kb /= 2;
 	return kb;
 }
@@ -505,50 +507,50 @@ static void record_tune_consumer(struct record *r)
 	record_filter_self(r);
 }
 
-/* Say why the consumer could not be started. */
-static void record_launch_error(struct record *r, int err, int status)
+/*
+ * With -m KB: each CPU's pages rotate through files of KB/4 (rounded
+ * down to whole sub-buffers, at least one) and the newest 4 are kept, so
+ * a CPU keeps between 3/4 KB and KB of its latest data (fewer files when
+ * a sub-buffer is more than KB/4, never fewer than 2).
+ */
+static void record_rotation(struct record *r, struct ksession_consumer *kc)
 {
-	if (err == -ENOENT)
-		cli_err("cannot run '%s' (use --consumer PATH)", r->consumer_bin);
-	else if (err == -ECHILD)
-		cli_err("kconsumerd exited (wait status %#x) before "
-			"KCONSUMERD_COMMAND_SOCK_READY", status);
-	else
-		cli_errno(err, "cannot start the consumer");
+	uint64_t sb = (uint64_t)r->subbuf_size, want = r->o.max_kb << 10;
+	uint64_t size = want / 4, count;
+
+	if (!r->o.max_kb || !sb)
+		return;
+	size = size < sb ? sb : size - size % sb;
+	count = want / size;
+	count = count < 2 ? 2 : count > 4 ? 4 : count;
+	r->rot_size = kc->tracefile_size = size;
+	r->rot_count = kc->tracefile_count = count;
 }
 
 int record_start_consumer(struct record *r)
 {
-	char *err_path = cli_strdup_printf("%s/err.sock", r->rundir);
-	char *cmd_path = r->o.socket ? strdup(r->o.socket) :
-		cli_strdup_printf("%s/cmd.sock", r->rundir);
 	char *log_path = record_log_path(r);
-	char *args[] = { "-o", r->datadir, r->o.verbose > 1 ? "-v" : NULL, NULL };
-	struct ksession_launch l = {
-		.cmd_path = cmd_path, .err_path = err_path, .args = args,
+	struct ksession_consumer kc = {
+		.rundir = r->rundir, .cmd_path = r->o.socket, .log_path = log_path,
+		.outdir = r->datadir, .verbose = r->o.verbose > 1,
 		.timeout_ms = RECORD_READY_TIMEOUT_MS,
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 	};
 	int ret;
 
+	record_rotation(r, &kc);
 	r->consumer_bin = cli_find_consumer(r->o.consumer);
-	l.exe = r->consumer_bin;
-	l.out_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ret = !cmd_path || !l.exe ? -ENOMEM :
-		l.out_fd < 0 ? -errno : ksession_new(&r->ks);
+	kc.exe = r->consumer_bin;
+	ret = !kc.exe || !log_path ? -ENOMEM : ksession_new(&r->ks);
 	if (ret == 0) {
 		ksession_set_code_hook(r->ks, record_on_code, r);
-		ret = ksession_launch(r->ks, &l);
-		r->consumer = l.pid;
+		ret = ksession_consumer_start(r->ks, &kc);
+		r->consumer = kc.pid;
 	}
 	if (ret < 0)
-		record_launch_error(r, ret, l.status);
+		cli_consumer_error(&kc, ret);
 	else
 		record_tune_consumer(r);
-	if (l.out_fd >= 0)
-		close(l.out_fd);
-	free(err_path);
-	free(cmd_path);
 	free(log_path);
 	return ret;
 }
@@ -652,14 +654,29 @@ static int record_send_streams(struct record *r, const int *fds)
 	return ret;
 }
 
+/* Has CPU i's stream a trace file yet (with -m: a rotated one)? */
+static bool record_file_exists(struct record *r, unsigned int i)
+{
+	struct stat sb;
+	uint64_t first;
+	char **files;
+	size_t n = 0;
+
+	if (!r->rot_size)
+		return stat(r->cpu[i].file, &sb) == 0;
+	if (record_page_files(r->datadir, i, &files, &n, &first) < 0)
+		return false;
+	record_page_files_free(files, n);
+	return n > 0;
+}
+
 /* Do the trace files of every stream exist yet? */
 static bool record_files_exist(struct record *r)
 {
-	struct stat sb;
 	unsigned int i;
 
 	for (i = 0; i < r->ncpus; i++)
-		if (r->cpu[i].online && stat(r->cpu[i].file, &sb) < 0)
+		if (r->cpu[i].online && !record_file_exists(r, i))
 			return false;
 	return true;
 }

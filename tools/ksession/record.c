@@ -111,6 +111,7 @@ static void record_teardown(struct record *r)
 	for (i = 0; r->cpu && i < r->ncpus; i++) {
 		free(r->cpu[i].file);
 		free(r->cpu[i].stats_text);
+		record_page_files_free(r->cpu[i].files, r->cpu[i].nfiles);
 	}
 	if (r->go_fd >= 0)
 		close(r->go_fd);

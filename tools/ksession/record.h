@@ -51,6 +51,7 @@ struct record_opts {
 	bool json;		/* --json */
 	int file_version;	/* --file-version: 6 or 7 */
 	uint64_t buffer_kb;	/* -b; 0: the kernel's default */
+	uint64_t max_kb;	/* -m: keep about this much per CPU; 0: all */
 	uint64_t subbuf_kb;	/* --subbuf-kb; 0: record_default_subbuf_kb() */
 	uint64_t buffer_percent;
 	int consumer_nice;	/* --consumer-nice */
@@ -71,7 +72,11 @@ struct record_cpu {
 	char *file;		/* its page file, absolute */
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
-	uint64_t file_size;	/* its page file's size */
+	uint64_t file_size;	/* its page files' size (the kept ones) */
+	char **files;		/* with -m: the kept page files, oldest first */
+	size_t nfiles;
+	uint64_t first_index;	/* with -m: index of the oldest kept file */
+	uint64_t rotated_bytes;	/* with -m: in the files removed */
 	struct ftrace_page_totals pages;	/* what its page file holds */
 };
 
@@ -92,6 +97,8 @@ struct record {
 	/* files */
 	char *rundir;		/* private: sockets, consumer log */
 	char *datadir;		/* next to the output: the page files */
+	uint64_t rot_size;	/* -m: each page file's limit, in bytes */
+	uint64_t rot_count;	/* -m: page files kept per CPU */
 	/* the consumer */
 	char *consumer_bin;
 	struct ksession *ks;
@@ -143,6 +150,16 @@ int record_reserve(struct record *r, bool kallsyms);
 void record_unreserve(struct record *r);
 int record_keep_metadata(struct record *r, bool kallsyms);
 void record_keep_stats(struct record *r);
+
+/*
+ * The rotated page files of CPU cpu in dir (cpuN_I, as the consumer names
+ * them from the path "cpuN"), by increasing I: *files (malloc'd paths, for
+ * record_page_files_free()), *n and the oldest index *first.  0 (also
+ * when there is none: *n = 0) or -errno.
+ */
+int record_page_files(const char *dir, unsigned int cpu, char ***files,
+		size_t *n, uint64_t *first);
+void record_page_files_free(char **files, size_t n);
 
 /* record-stale.c: remove instances whose ksession is gone, saying so. */
 void record_reap_stale(void);

@@ -3,7 +3,8 @@
  * ksession recover DIR: the trace.dat of a recording that could not
  * finish (ksession killed, or no room to assemble it), from what it left
  * in DIR (the hidden directory beside the output, ".NAME.XXXXXX"): the
- * page files cpuN and the metadata kept in DIR/meta at the start (see
+ * page files cpuN (or, after -m, the rotated cpuN_I kept, read in order
+ * of I) and the metadata kept in DIR/meta at the start (see
  * record-keep.c).  Whole pages only; each page file's space is given
  * back as its pages reach the trace.dat.  DIR is removed once the
  * trace.dat is written.
@@ -35,6 +36,9 @@ struct recover {
 	char **systems;
 	size_t nsystems;
 	struct tracedat_cpu *cpus;
+	char ***files;		/* per CPU: its rotated page files, or NULL */
+	size_t *nfiles;
+	uint64_t rotated;	/* files removed by rotation before those kept */
 	struct ftrace_page_totals pages;
 };
 
@@ -131,16 +135,46 @@ static int recover_systems(struct recover *rc)
 	return rc->systems ? 0 : -ENOMEM;
 }
 
+/* CPU i's rotated page files, if it has some with a whole page. */
+static int recover_rotated(struct recover *rc, unsigned int i, bool *found)
+{
+	uint64_t first, total = 0;
+	struct stat sb;
+	int ret;
+
+	ret = record_page_files(rc->dir, i, &rc->files[i], &rc->nfiles[i],
+				&first);
+	if (ret < 0) {
+		cli_errno(ret, "cannot list the page files of cpu%u in %s", i,
+			  rc->dir);
+		return ret;
+	}
+	for (size_t j = 0; j < rc->nfiles[i]; j++)
+		if (stat(rc->files[i][j], &sb) == 0)
+			total += (uint64_t)sb.st_size;
+	*found = total >= (uint64_t)rc->page_size;
+	if (*found) {
+		rc->cpus[i].data_paths = (const char *const *)rc->files[i];
+		rc->cpus[i].ndata = rc->nfiles[i];
+		rc->rotated += first;
+	}
+	return 0;
+}
+
 /* The page files and the statistics kept for each CPU. */
 static int recover_cpus(struct recover *rc, unsigned int *found)
 {
 	struct stat sb;
 	char rel[64], *path, *stats;
 	unsigned int i;
+	bool rotated;
 	size_t len;
+	int ret;
 
 	rc->cpus = calloc(rc->ncpus, sizeof(*rc->cpus));
-	if (!rc->cpus)
+	rc->files = calloc(rc->ncpus, sizeof(*rc->files));
+	rc->nfiles = calloc(rc->ncpus, sizeof(*rc->nfiles));
+	if (!rc->cpus || !rc->files || !rc->nfiles)
 		return -ENOMEM;
 	*found = 0;
 	for (i = 0; i < rc->ncpus; i++) {
@@ -150,6 +184,10 @@ static int recover_cpus(struct recover *rc, unsigned int *found)
 			(*found)++;
 		} else {
 			free(path);
+			ret = recover_rotated(rc, i, &rotated);
+			if (ret < 0)
+				return ret;
+			*found += rotated;
 		}
 		snprintf(rel, sizeof(rel), "per_cpu/cpu%u/stats", i);
 		if (tracefs_read_at(rc->metafd, rel, &stats, &len) == 0)
@@ -237,7 +275,11 @@ static void recover_free(struct recover *rc)
 	for (i = 0; rc->cpus && i < rc->ncpus; i++) {
 		free((char *)rc->cpus[i].data_path);
 		free((char *)rc->cpus[i].stats);
+		if (rc->files && rc->nfiles)
+			record_page_files_free(rc->files[i], rc->nfiles[i]);
 	}
+	free(rc->files);
+	free(rc->nfiles);
 	for (j = 0; j < rc->nsystems; j++)
 		free(rc->systems[j]);
 	free(rc->systems);
@@ -275,6 +317,9 @@ static int recover_run(struct recover *rc)
 		(unsigned long long)rc->pages.events,
 		(unsigned long long)rc->pages.pages, found,
 		(unsigned long long)rc->pages.missed_pages);
+	if (rc->rotated)
+		printf("rotated out:   %llu page files removed by -m before the "
+			"ones kept\n", (unsigned long long)rc->rotated);
 	printf("read it with:  trace-cmd report %s\n", rc->output);
 	cli_rm_rf(rc->dir);
 	return 0;

@@ -70,31 +70,41 @@ void tracedat_option_str(struct tdbuf *b, uint16_t id, const char *s);
 void tracedat_cpustats(struct tdbuf *b, const struct tracedat_input *in);
 uint64_t tracedat_align(uint64_t v, uint64_t a);
 
-/* Where CPU data comes from. */
+/*
+ * Where a CPU's data comes from (tracedat-in.c): its page file, or its
+ * rotated page files read as one, file i at [start[i], start[i + 1]).
+ */
 struct tracedat_in {
-	const char *path;
+	const struct tracedat_input *in;
+	const char *const *paths;
+	size_t n;
+	uint64_t *start;	/* n + 1 offsets in the CPU's data */
+	uint64_t *real;		/* bytes in each file (the rest: padding) */
+	size_t cur;		/* the file open at fd, or n */
 	int fd;
-	bool direct;	/* opened O_DIRECT */
+	bool direct;		/* fd opened O_DIRECT */
 };
 
-int tracedat_in_open(struct tracedat_in *in, bool direct);
-ssize_t tracedat_pread_full(struct tracedat_in *in, unsigned char *buf,
+/* Size CPU cpu's files and get ready to read them; 0 or -errno. */
+int tracedat_in_open(struct tracedat_in *src, const struct tracedat_input *in,
+		unsigned int cpu);
+/* Read up to len bytes at off of the CPU's data (fewer only at its end). */
+ssize_t tracedat_pread_full(struct tracedat_in *src, unsigned char *buf,
 		size_t len, uint64_t off);
+/*
+ * Give back the disk space of the data bytes [off, off + len) once they
+ * are in the trace (in->consume): nothing else holds them then.
+ */
+void tracedat_in_release(struct tracedat_in *src, uint64_t off, uint64_t len);
+void tracedat_in_close(struct tracedat_in *src);
 void tracedat_visit(const struct tracedat_input *in, unsigned int cpu,
 		const unsigned char *data, uint64_t len);
 int tracedat_pwrite_all(int fd, const unsigned char *buf, uint64_t len,
 		uint64_t off);
 
-/* Bytes of a CPU's page file that go into the trace (whole_pages: rounded down). */
+/* Bytes of a CPU's page files that go into the trace (whole_pages: rounded down). */
 int tracedat_data_size(const struct tracedat_input *in, unsigned int cpu,
 		uint64_t *size);
-
-/*
- * Give back the disk space of a page file's bytes [off, off + len) once
- * they are in the trace (in->consume): nothing else holds them then.
- */
-void tracedat_release(const struct tracedat_input *in, int fd, uint64_t off,
-		uint64_t len);
 
 /* Version 7 (tracedat7.c): write the whole file on fd. */
 int tracedat7_write(int fd, const struct tracedat_input *in,

@@ -371,30 +371,6 @@ static int tracedat_place(const struct tracedat_input *in, uint64_t meta_len,
 	return 0;
 }
 
-int tracedat_data_size(const struct tracedat_input *in, unsigned int cpu,
-		uint64_t *size)
-{
-	struct stat sb;
-
-	*size = 0;
-	if (!in->cpus[cpu].data_path)
-		return 0;
-	if (stat(in->cpus[cpu].data_path, &sb) < 0)
-		return -errno;
-	*size = (uint64_t)sb.st_size;
-	if (in->whole_pages)
-		*size -= *size % in->page_size;
-	return 0;
-}
-
-void tracedat_release(const struct tracedat_input *in, int fd, uint64_t off,
-		uint64_t len)
-{
-	if (in->consume && len)	/* best effort: some file systems cannot */
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				(off_t)off, (off_t)len);
-}
-
 /* Where the CPU data goes. */
 struct tracedat_out {
 	int fd;		/* the trace.dat, buffered */
@@ -454,49 +430,6 @@ static int tracedat_write_data(struct tracedat_out *o, const unsigned char *buf,
 
 
 /*
- * Open a CPU's data file, with O_DIRECT when allowed: a consumer that
- * keeps the page cache clean has already pushed it to the disk, and a
- * direct read costs no page-cache fill and no copy.
- */
-int tracedat_in_open(struct tracedat_in *in, bool direct)
-{
-	in->direct = direct;
-	in->fd = open(in->path, O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0));
-	if (in->fd < 0 && errno == EACCES)
-		in->fd = open(in->path, O_RDONLY | O_CLOEXEC |
-				(direct ? O_DIRECT : 0));
-	if (in->fd < 0 && direct && errno == EINVAL)
-		return tracedat_in_open(in, false);
-	return in->fd < 0 ? -errno : 0;
-}
-
-/* Read up to len bytes at off (fewer only at the end of the file). */
-ssize_t tracedat_pread_full(struct tracedat_in *in, unsigned char *buf,
-		size_t len, uint64_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(in->fd, buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EINVAL && in->direct) {
-			close(in->fd);
-			if (tracedat_in_open(in, false) < 0)
-				return -errno;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
-/*
  * Copy CPU cpu's data file (len bytes) into the trace at off, a chunk at
  * a time through one aligned buffer (read, visit, write), the last page
  * zero-padded.  A reused buffer beats mapping the file: every first touch
@@ -506,7 +439,7 @@ static int tracedat_copy(const struct tracedat_input *in, unsigned int cpu,
 		struct tracedat_out *o, uint64_t off, uint64_t len)
 {
 	size_t chunk = TRACEDAT_COPY_CHUNK - TRACEDAT_COPY_CHUNK % in->page_size;
-	struct tracedat_in src = { .path = in->cpus[cpu].data_path };
+	struct tracedat_in src;
 	size_t got, tail;
 	uint64_t done = 0;
 	unsigned char *buf;
@@ -515,11 +448,11 @@ static int tracedat_copy(const struct tracedat_input *in, unsigned int cpu,
 
 	if (chunk < in->page_size)
 		chunk = in->page_size;
-	ret = tracedat_in_open(&src, true);
+	ret = tracedat_in_open(&src, in, cpu);
 	if (ret < 0)
 		return ret;
 	if (posix_memalign((void **)&buf, TRACEDAT_ALIGN, chunk)) {
-		close(src.fd);
+		tracedat_in_close(&src);
 		return -ENOMEM;
 	}
 	while (ret == 0 && done < len) {
@@ -537,14 +470,13 @@ static int tracedat_copy(const struct tracedat_input *in, unsigned int cpu,
 		tracedat_visit(in, cpu, buf, got);
 		ret = tracedat_write_data(o, buf, got, off + done);
 		if (ret == 0) {
-			tracedat_release(in, src.fd, done, (uint64_t)n);
+			tracedat_in_release(&src, done, (uint64_t)n);
 			o->moved += (uint64_t)n;
 		}
 		done += (uint64_t)n;
 	}
 	free(buf);
-	if (src.fd >= 0)
-		close(src.fd);
+	tracedat_in_close(&src);
 	return ret;
 }
 

@@ -28,6 +28,13 @@
 struct tracedat_cpu {
 	const char *data_path;	/* raw pages, or NULL: no data for this CPU */
 	const char *stats;	/* text of per_cpu/cpuN/stats, or NULL */
+	/*
+	 * Instead of data_path (ndata > 0): several files read one after the
+	 * other as the CPU's pages: rotated page files, oldest first.  A file
+	 * but the last that does not end on a page is zero-padded to one.
+	 */
+	const char *const *data_paths;
+	size_t ndata;
 };
 
 struct tracedat_input {

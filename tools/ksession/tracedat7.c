@@ -262,7 +262,7 @@ static int t7_cpu_chunks(struct t7 *t, unsigned int cpu, struct tracedat_in *src
 		}
 		tracedat_visit(t->in, cpu, c->raw, got);
 		if (t7_chunk_out(t, c, got, count) == 0)
-			tracedat_release(t->in, src->fd, done, (uint64_t)n);
+			tracedat_in_release(src, done, (uint64_t)n);
 		done += (uint64_t)n;
 	}
 	return t->err;
@@ -272,20 +272,20 @@ static int t7_cpu_chunks(struct t7 *t, unsigned int cpu, struct tracedat_in *src
 static int t7_cpu(struct t7 *t, unsigned int cpu, uint64_t len,
 		struct t7_chunk *c, uint64_t *size)
 {
-	struct tracedat_in src = { .path = t->in->cpus[cpu].data_path };
+	struct tracedat_in src;
 	uint64_t start, count_at;
 	uint32_t count = 0;
 	int ret;
 
 	t->off = tracedat_align(t->off, t->in->page_size);
 	start = t->off;
-	ret = tracedat_in_open(&src, true);
+	ret = tracedat_in_open(&src, t->in, cpu);
 	if (ret < 0)
 		return ret;
 	count_at = t->off;
 	t7_write(t, &count, 4);
 	ret = t7_cpu_chunks(t, cpu, &src, c, len, &count);
-	close(src.fd);
+	tracedat_in_close(&src);
 	if (ret == 0)
 		ret = tracedat_pwrite_all(t->fd, (void *)&count, 4, count_at);
 	*size = t->off - start;
