@@ -411,13 +411,13 @@ static int record_stop_one(struct record_consumer *c)
 						     -1);
 	}
 	if (ret < 0) {
-		cli_errno(ret, "cannot send DELETE to the consumer %s",
+		cli_errno(ret, "the consumer %sdid not take DELETE",
 				record_consumer_name(c, name, sizeof(name)));
 		return ret;
 	}
 	ret = ksession_stop(c->ks);
 	if (ret < 0)
-		cli_errno(ret, "cannot send STOP to the consumer %s",
+		cli_errno(ret, "the consumer %sdid not take STOP",
 				record_consumer_name(c, name, sizeof(name)));
 	return ret;
 }

@@ -432,8 +432,9 @@ static void record_on_code(int code, void *priv)
 
 	if (c->r->o.verbose) {
 		cli_progress_clear();
-		fprintf(stderr, "error socket: %s%s (%d)\n",
-				record_consumer_name(c, name, sizeof(name)),
+		record_consumer_name(c, name, sizeof(name));
+		fprintf(stderr, "error socket: %s%s%s (%d)\n",
+				name[0] ? "consumer " : "", name,
 				ksession_code_name(code), code);
 	}
 }
@@ -444,9 +445,9 @@ const char *record_consumer_name(const struct record_consumer *c, char *buf,
 	if (c->r->ncons < 2)
 		snprintf(buf, size, "%s", "");
 	else if (c->first == c->last)
-		snprintf(buf, size, "consumer %u (cpu%u) ", c->index + 1, c->first);
+		snprintf(buf, size, "%u (cpu%u) ", c->index + 1, c->first);
 	else
-		snprintf(buf, size, "consumer %u (cpu%u-%u) ", c->index + 1,
+		snprintf(buf, size, "%u (cpu%u-%u) ", c->index + 1,
 				c->first, c->last);
 	return buf;
 }
@@ -566,7 +567,7 @@ static void record_tune_consumer(struct record_consumer *c)
 	int ret;
 
 	if (r->ncons > 1 && (ret = record_pin_consumer(c)) < 0)
-		cli_errno(ret, "warning: cannot pin %sto its CPUs",
+		cli_errno(ret, "warning: cannot pin the consumer %sto its CPUs",
 				record_consumer_name(c, name, sizeof(name)));
 	if (r->o.consumer_nice && setpriority(PRIO_PROCESS, (id_t)c->pid,
 				r->o.consumer_nice) < 0)

@@ -176,7 +176,10 @@ void record_read_codes(struct record *r);
 void record_check_consumer(struct record *r);
 /* Is any consumer still running? */
 bool record_consumers_alive(struct record *r);
-/* "consumer 2 (cpu2-3) " with several consumers, "" with one, into buf. */
+/*
+ * "2 (cpu2-3) " with several consumers, "" with one, into buf: the words
+ * after "the consumer ".
+ */
 const char *record_consumer_name(const struct record_consumer *c, char *buf,
 		size_t size);
 void record_end_consumers(struct record *r, int grace_ms);
