@@ -2,7 +2,8 @@
 /*
  * `ksession record` end to end on the real kernel (root and tracefs; the
  * report checks need trace-cmd): both modes, a storm into a tiny buffer,
- * Ctrl-C in the middle, a failing COMMAND, an event that does not exist.
+ * Ctrl-C in the middle, a failing COMMAND, an event that does not exist,
+ * several consumers (each pinned to the CPUs it owns, one killed).
  *
  * The accounting checked after every recording, per CPU, from three
  * independent sides: the kernel's statistics stored in the file (its
@@ -288,6 +289,272 @@ static void test_no_such_system(void **state)
 	no_such(*state, "nosuchsystem");
 }
 
+/* ---- several consumers --------------------------------------------------------- */
+
+/*
+ * Run from the COMMAND, whose parent is ksession: for every thread of
+ * every kconsumerd child, "PID TID CPULIST" into the file $1, while the
+ * recording runs; then a storm on every CPU.
+ */
+#define PINS "for p in $(cat /proc/$PPID/task/$PPID/children); do " \
+	"[ \"$(cat /proc/$p/comm 2>/dev/null)\" = kconsumerd ] || continue; " \
+	"for t in /proc/$p/task/*; do echo \"$p ${t##*/} $(sed -n " \
+	"'s/^Cpus_allowed_list:[[:space:]]*//p' $t/status)\"; done; " \
+	"done > \"$1\"; " STORM
+
+/* The online CPUs (from sysconf); a test needing n skips with fewer. */
+static bool skip_unless_cpus(long n)
+{
+	long have = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (have >= n)
+		return false;
+	fprintf(stderr, "skipped: needs %ld online CPUs, this machine has %ld\n",
+			n, have);
+	return true;
+}
+
+/* A consumer line of the summary: "  consumer N: pid P, cpu LIST, ...". */
+struct consumer_line {
+	int pid;
+	char cpus[32];
+};
+
+static int parse_consumers(const char *text, struct consumer_line *c, int max)
+{
+	const char *p = text;
+	int n = 0, idx;
+
+	while ((p = strstr(p, "  consumer ")) != NULL && n < max) {
+		if (sscanf(p, "  consumer %d: pid %d, cpu %31[0-9-],", &idx,
+					&c[n].pid, c[n].cpus) == 3) {
+			assert_int_equal(idx, n + 1);
+			n++;
+		}
+		p++;
+	}
+	return n;
+}
+
+/*
+ * Every line of the pins file names a consumer of the summary and the
+ * CPUs it owns; each consumer has at least one line.  Returns the lines.
+ */
+static int check_pins(const char *path, const struct consumer_line *c, int n)
+{
+	FILE *f = fopen(path, "re");
+	int pid, tid, lines = 0, i, seen[8] = { 0 };
+	char list[64];
+
+	assert_non_null(f);
+	while (fscanf(f, "%d %d %63s", &pid, &tid, list) == 3) {
+		for (i = 0; i < n && c[i].pid != pid; i++)
+			;
+		if (i == n)
+			fprintf(stderr, "kconsumerd %d is not in the summary\n", pid);
+		assert_true(i < n);
+		if (strcmp(list, c[i].cpus))
+			fprintf(stderr, "kconsumerd %d thread %d runs on %s, owns "
+				"%s\n", pid, tid, list, c[i].cpus);
+		assert_string_equal(list, c[i].cpus);
+		seen[i]++;
+		lines++;
+	}
+	fclose(f);
+	for (i = 0; i < n; i++)
+		assert_true(seen[i] > 0);
+	return lines;
+}
+
+/*
+ * --consumers 2: two kconsumerd processes ran, each pinned to the CPUs
+ * it owns while recording, and the trace.dat is the same kind of file:
+ * trace-cmd reads it without a word on stderr, and every CPU's events
+ * are the kernel's read events.
+ */
+static void consumers_two(struct ru_run *r, const char *mode)
+{
+	char pins[4200];
+	const char *args[] = { "-e", "sched:sched_switch", "-e", "raw_syscalls",
+		"-b", "4096", "--mode", mode, "--consumers", "2", "--", "sh",
+		"-c", PINS, "sh", pins, NULL };
+	struct consumer_line c[8];
+
+	snprintf(pins, sizeof(pins), "%s/pins", r->dir);
+	ru_record(r, args, RUN_TIMEOUT_S);
+	check_exit(r, 0);
+	assert_non_null(strstr(r->out_text, "consumers:     2 kconsumerd "
+				"processes"));
+	assert_int_equal(parse_consumers(r->out_text, c, 8), 2);
+	assert_int_not_equal(c[0].pid, c[1].pid);
+	assert_true(check_pins(pins, c, 2) >= 2);
+	check_recording(r, NULL);	/* losses are the storm's: counted, equal */
+}
+
+static void test_consumers_two_splice(void **state)
+{
+	if (skip_unless_ready(true) || skip_unless_cpus(2))
+		skip();
+	consumers_two(*state, "splice");
+}
+
+static void test_consumers_two_mmap(void **state)
+{
+	if (skip_unless_ready(true) || skip_unless_cpus(2))
+		skip();
+	consumers_two(*state, "mmap");
+}
+
+/* The first line of /proc/PID/NAME starting with key, after it, into buf. */
+static bool proc_field(int pid, const char *name, const char *key,
+		char *buf, size_t size)
+{
+	char path[128], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key))) {
+			snprintf(buf, size, "%s", line + strlen(key) +
+					strspn(line + strlen(key), " \t"));
+			buf[strcspn(buf, "\n")] = '\0';
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/*
+ * The kconsumerd child of ksession pid that owns the highest CPU, its
+ * Cpus_allowed_list in list; -1 if none.
+ */
+static pid_t consumer_of_last_cpu(pid_t pid, char *list, size_t size)
+{
+	char path[128], comm[64], cpus[64];
+	long best = -1, last;
+	pid_t found = -1;
+	int child;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+			(int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fscanf(f, "%d", &child) == 1) {
+		if (!proc_field(child, "comm", "", comm, sizeof(comm)) ||
+				strcmp(comm, "kconsumerd") ||
+				!proc_field(child, "status", "Cpus_allowed_list:",
+					cpus, sizeof(cpus)))
+			continue;
+		last = strtol(strrchr(cpus, '-') ? strrchr(cpus, '-') + 1 : cpus,
+				NULL, 10);
+		if (last > best) {
+			best = last;
+			found = child;
+			snprintf(list, size, "%s", cpus);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * One of two consumers killed while recording: only its CPUs are
+ * partial; the other consumer drains its CPUs to empty.
+ */
+static void test_consumers_one_killed(void **state)
+{
+	const char *args[] = { "-e", "raw_syscalls", "--consumers", "2", NULL };
+	static struct ru_summary_cpu sum[RU_MAX_CPUS];
+	struct ru_run *r = *state;
+	char list[64] = "", want[128];
+	pid_t victim;
+
+	if (skip_unless_ready(true) || skip_unless_cpus(2))
+		skip();
+	ru_start(r, args);
+	assert_true(ru_wait_tracing(r, 30));
+	assert_int_equal(system(STORM), 0);
+	victim = consumer_of_last_cpu(r->pid, list, sizeof(list));
+	assert_true(victim > 0);
+	assert_int_equal(kill(victim, SIGKILL), 0);
+	ru_wait(r, RUN_TIMEOUT_S);
+	check_exit(r, 3);
+	snprintf(want, sizeof(want), "PARTIAL TRACE: the consumer 2 (cpu%s) was "
+			"killed by signal 9", list);
+	if (!strstr(r->out_text, want))
+		ru_dump(r);
+	assert_non_null(strstr(r->out_text, want));
+	assert_true(ru_summary(r->out_text, sum, RU_MAX_CPUS) >= 2);
+	assert_true(sum[0].seen);
+	assert_int_equal(sum[0].left, 0);	/* consumer 1's CPU: complete */
+	assert_false(ru_instance_left(r));
+}
+
+/* --consumers: bad counts and --socket with several are usage errors. */
+static void test_consumers_usage(void **state)
+{
+	const char *zero[] = { "-e", "sched:sched_switch", "--consumers", "0",
+		"--", "true", NULL };
+	const char *sock[] = { "-e", "sched:sched_switch", "--consumers", "2",
+		"--socket", "cmd.sock", "--", "true", NULL };
+	struct ru_run *r = *state;
+
+	ru_record(r, zero, RUN_TIMEOUT_S);
+	check_exit(r, 2);
+	assert_non_null(strstr(r->err_text, "--consumers 0: the number of "
+				"consumers is from 1 to 1024"));
+	free(r->out_text);
+	free(r->err_text);
+	r->out_text = r->err_text = NULL;
+	ru_record(r, sock, RUN_TIMEOUT_S);
+	check_exit(r, 2);
+	assert_non_null(strstr(r->err_text, "--socket names the command socket "
+				"of one consumer"));
+}
+
+/*
+ * More consumers than CPUs: one per recorded CPU.  The default on a
+ * machine of fewer than 8 CPUs in splice mode: one consumer.
+ */
+static void test_consumers_capped(void **state)
+{
+	const char *many[] = { "-e", "sched:sched_switch", "--consumers", "1024",
+		"--json", "--", "true", NULL };
+	const char *dflt[] = { "-e", "sched:sched_switch", "--json", "--",
+		"true", NULL };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct ru_run *r = *state;
+	const char *p;
+	long n = 0;
+
+	if (skip_unless_ready(false))
+		skip();
+	ru_record(r, many, RUN_TIMEOUT_S);
+	check_exit(r, 0);
+	for (p = strstr(r->out_text, "\"consumers\":["); p && (p = strstr(p,
+					"{\"pid\":")); p++)
+		n++;
+	assert_int_equal(n, ncpu);
+	if (ncpu >= 8) {
+		fprintf(stderr, "note: default count not checked on %ld CPUs\n",
+				ncpu);
+		return;
+	}
+	free(r->out_text);
+	free(r->err_text);
+	r->out_text = r->err_text = NULL;
+	ru_record(r, dflt, RUN_TIMEOUT_S);
+	check_exit(r, 0);
+	p = strstr(r->out_text, "\"consumers\":[");
+	assert_non_null(p);
+	assert_int_equal(strncmp(p, "\"consumers\":[{", 14), 0);
+	assert_null(strstr(p, "},{\"pid\""));
+}
 
 int main(void)
 {
@@ -302,6 +569,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctrl_c_group, ru_setup, ru_teardown),
 		cmocka_unit_test_setup_teardown(test_command_fails, ru_setup, ru_teardown),
 		cmocka_unit_test_setup_teardown(test_command_missing, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_consumers_two_splice, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_consumers_two_mmap, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_consumers_one_killed, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_consumers_usage, ru_setup, ru_teardown),
+		cmocka_unit_test_setup_teardown(test_consumers_capped, ru_setup, ru_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 enum {	/* long-only options */
 	OPT_SUBBUF = 256, OPT_PERCENT, OPT_NICE, OPT_MODE, OPT_CONSUMER,
 	OPT_SOCKET, OPT_KALLSYMS, OPT_NO_KALLSYMS, OPT_NO_FILTER, OPT_JSON,
-	OPT_FILE_VERSION,
+	OPT_FILE_VERSION, OPT_CONSUMERS,
 };
 
 static void record_usage(FILE *out)
@@ -57,7 +57,11 @@ static void record_usage(FILE *out)
 	      "      --consumer PATH     kconsumerd binary (default: beside ksession,\n"
 	      "                          then the build tree, then PATH)\n"
 	      "      --socket PATH       command socket of the consumer (default: a\n"
-	      "                          private directory)\n"
+	      "                          private directory; one consumer only)\n"
+	      "      --consumers K       run K consumers, each owning a contiguous\n"
+	      "                          run of the CPUs and pinned to them\n"
+	      "                          (default: one per 8 CPUs in splice mode,\n"
+	      "                          per 3 in mmap mode)\n"
 	      "      --no-filter         trace ksession and kconsumerd themselves too\n"
 	      "\n"
 	      "Output:\n"
@@ -148,6 +152,11 @@ static int record_opt_number(struct record_opts *o, int c, const char *arg)
 		return cli_parse_u64(arg, 1, 1 << 20, &o->subbuf_kb) ? 0 : -1;
 	case OPT_PERCENT:
 		return cli_parse_u64(arg, 0, 100, &o->buffer_percent) ? 0 : -1;
+	case OPT_CONSUMERS:
+		if (!cli_parse_u64(arg, 1, RECORD_MAX_CONSUMERS, &v))
+			return -1;
+		o->consumers = (unsigned int)v;
+		return 0;
 	case OPT_NICE:
 		o->consumer_nice = (int)strtol(arg, &end, 10);
 		return *arg && !*end && o->consumer_nice >= -20 &&
@@ -197,6 +206,7 @@ static const char *record_opt_why(int c)
 	case OPT_NICE: return "a nice value is from -20 to 19";
 	case OPT_PERCENT: return "a percentage is from 0 to 100";
 	case 'd': return "a duration is a positive number of seconds";
+	case OPT_CONSUMERS: return "the number of consumers is from 1 to 1024";
 	}
 	return "not a positive number";
 }
@@ -263,6 +273,11 @@ static int record_opt_check(struct record_opts *o)
 		cli_err("record: -F traces a command: give it after --");
 		return -1;
 	}
+	if (o->socket && o->consumers > 1) {
+		cli_err("record: --socket names the command socket of one "
+			"consumer: not with --consumers %u", o->consumers);
+		return -1;
+	}
 	if (o->children && !o->only_command && !o->npids) {
 		cli_err("record: -c follows the forks of -F or -P: give one of them");
 		return -1;
@@ -289,6 +304,7 @@ static const struct option record_longopts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "consumer", required_argument, NULL, OPT_CONSUMER },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "consumers", required_argument, NULL, OPT_CONSUMERS },
 	{ "kallsyms", no_argument, NULL, OPT_KALLSYMS },
 	{ "no-kallsyms", no_argument, NULL, OPT_NO_KALLSYMS },
 	{ "no-filter", no_argument, NULL, OPT_NO_FILTER },

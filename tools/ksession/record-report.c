@@ -338,15 +338,51 @@ static void record_print_counts(struct record *r, const struct record_totals *t)
 		printf("bad pages:     %llu\n", (unsigned long long)t->bad_pages);
 }
 
-/* CPU seconds: ksession's own and the consumer's. */
+/* CPU seconds of one consumer. */
+static double record_consumer_cpu(const struct record_consumer *c)
+{
+	return record_tv(&c->ru.ru_utime) + record_tv(&c->ru.ru_stime);
+}
+
+/* CPU seconds: ksession's own and the consumers' (all of them). */
 static void record_cpu_times(struct record *r, double *mine, double *theirs)
 {
 	struct rusage self;
 
 	getrusage(RUSAGE_SELF, &self);
 	*mine = record_tv(&self.ru_utime) + record_tv(&self.ru_stime);
-	*theirs = record_tv(&r->consumer_ru.ru_utime) +
-		record_tv(&r->consumer_ru.ru_stime);
+	*theirs = 0;
+	for (unsigned int i = 0; i < r->ncons; i++)
+		*theirs += record_consumer_cpu(&r->cons[i]);
+}
+
+/* The CPUs consumer c owns, "0-3" or "5". */
+static void record_consumer_cpus(const struct record_consumer *c, char *buf,
+		size_t size)
+{
+	if (c->first == c->last)
+		snprintf(buf, size, "%u", c->first);
+	else
+		snprintf(buf, size, "%u-%u", c->first, c->last);
+}
+
+/* With several consumers: each one's pid, CPUs and CPU time. */
+static void record_print_consumers(struct record *r)
+{
+	const struct record_consumer *c;
+	char cpus[32];
+
+	if (r->ncons < 2)
+		return;
+	printf("consumers:     %u kconsumerd processes, each pinned to the "
+			"CPUs it owns\n", r->ncons);
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		c = &r->cons[i];
+		record_consumer_cpus(c, cpus, sizeof(cpus));
+		printf("  consumer %u: pid %d, cpu %s, %.3f s CPU%s\n", i + 1,
+				(int)c->ran, cpus, record_consumer_cpu(c),
+				c->exit_success ? "" : ", did not finish");
+	}
 }
 
 /* Bytes, CPU time, the output and how to read it. */
@@ -424,6 +460,22 @@ static void record_json_cpus(struct record *r)
 	printf("],");
 }
 
+static void record_json_consumers(struct record *r)
+{
+	const struct record_consumer *c;
+	char cpus[32];
+
+	printf(",\"consumers\":[");
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		c = &r->cons[i];
+		record_consumer_cpus(c, cpus, sizeof(cpus));
+		printf("%s{\"pid\":%d,\"cpus\":\"%s\",\"cpu_s\":%.3f,"
+			"\"finished\":%s}", i ? "," : "", (int)c->ran, cpus,
+			record_consumer_cpu(c), c->exit_success ? "true" : "false");
+	}
+	printf("]");
+}
+
 static void record_json_command(struct record *r)
 {
 	int st = r->command_status;
@@ -477,6 +529,7 @@ static void record_json(struct record *r, const struct record_totals *t)
 			(unsigned long long)(t->rotated_bytes /
 					     (uint64_t)r->subbuf_size),
 			(unsigned long long)t->rotated_files);
+	record_json_consumers(r);
 	record_json_command(r);
 	printf("}\n");
 }
@@ -496,6 +549,7 @@ void record_summary(struct record *r)
 		record_print_counts(r, &t);
 		record_print_rotated(r, &t);
 		record_print_costs(r, &t);
+		record_print_consumers(r);
 		record_print_command(r);
 	}
 	if (r->partial[0] && (r->o.quiet || r->o.json))

@@ -5,8 +5,8 @@
  * loop on the signal self-pipe and the error socket that ends on the
  * COMMAND's exit, the duration, a signal or a consumer failure, with a
  * progress line on a terminal; then the stop: tracing off, the COMMAND
- * ended if still running, STOP to the consumer, which drains every buffer
- * to empty and exits.
+ * ended if still running, DELETE of each stream and STOP to each consumer,
+ * which drains its buffers to empty and exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -228,13 +228,23 @@ static void record_progress(struct record *r)
 /* Wait at most ms for a signal or a code, then look at every child. */
 static void record_pump(struct record *r, int ms)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = record_signal_fd(), .events = POLLIN },
-		{ .fd = r->err_closed ? -1 : ksession_err_fd(r->ks), .events = POLLIN },
-	};
+	struct pollfd *pfd = calloc(r->ncons + 1, sizeof(*pfd));
+	struct record_consumer *c;
+	unsigned int i;
 
-	if (poll(pfd, 2, ms) > 0 && pfd[0].revents)
-		record_signals_drain();
+	if (pfd) {
+		pfd[0] = (struct pollfd){ .fd = record_signal_fd(), .events = POLLIN };
+		for (i = 0; i < r->ncons; i++) {
+			c = &r->cons[i];
+			pfd[i + 1].fd = c->err_closed ? -1 : ksession_err_fd(c->ks);
+			pfd[i + 1].events = POLLIN;
+		}
+		if (poll(pfd, r->ncons + 1, ms) > 0 && pfd[0].revents)
+			record_signals_drain();
+		free(pfd);
+	} else {
+		poll(NULL, 0, ms);
+	}
 	record_read_codes(r);
 	record_command_check(r);
 	record_check_consumer(r);
@@ -252,29 +262,46 @@ static void record_wait_words(int st, char *buf, size_t size)
 		snprintf(buf, size, "exited");
 }
 
-/* The consumer is gone while recording: the trace ends there. */
-static void record_consumer_gone(struct record *r)
+/* Consumer c is gone while recording: the trace of its CPUs ends there. */
+static void record_consumer_gone(struct record_consumer *c)
 {
-	char how[128] = "closed its error socket";
+	char how[128] = "closed its error socket", name[64];
 
-	if (r->consumer >= 0 && ksession_wait(r->consumer, 1000,
-				&r->consumer_status, &r->consumer_ru) == 0)
-		r->consumer = -1;
-	if (r->consumer < 0)
-		record_wait_words(r->consumer_status, how, sizeof(how));
-	record_partial(r, "the consumer %s while recording", how);
-	r->stop_reason = "the consumer ended";
+	if (c->pid >= 0 && ksession_wait(c->pid, 1000, &c->status, &c->ru) == 0)
+		c->pid = -1;
+	if (c->pid < 0)
+		record_wait_words(c->status, how, sizeof(how));
+	record_partial(c->r, "the consumer %s%s while recording",
+			record_consumer_name(c, name, sizeof(name)), how);
+	c->gone_said = true;
+	c->r->stop_reason = "the consumer ended";
+}
+
+/* A consumer that ended or reported an error, or NULL. */
+static struct record_consumer *record_failed_consumer(struct record *r,
+		bool errors)
+{
+	struct record_consumer *c;
+
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		c = &r->cons[i];
+		if (errors ? c->errors != 0 : c->pid < 0 || c->err_closed)
+			return c;
+	}
+	return NULL;
 }
 
 /* Why recording ends now (0), or 1 to go on. */
 static int record_should_stop(struct record *r)
 {
+	struct record_consumer *gone;
+
 	if (r->write_failed)
 		r->stop_reason = "a trace file could not be written";
-	else if (r->consumer_errors)
+	else if (record_failed_consumer(r, true))
 		r->stop_reason = "the consumer reported an error";
-	else if (r->consumer < 0 || r->err_closed)
-		record_consumer_gone(r);
+	else if ((gone = record_failed_consumer(r, false)) != NULL)
+		record_consumer_gone(gone);
 	else if (record_interrupted())
 		r->stop_reason = "interrupted";
 	else if (r->command_done)
@@ -340,72 +367,98 @@ static void record_tracing_off(struct record *r)
 	r->command = -1;
 }
 
-/* How the consumer ended: 0 if it finished its work; else partial. */
-static int record_consumer_result(struct record *r)
+/* How consumer c ended: 0 if it finished its work; else partial. */
+static int record_consumer_result(struct record_consumer *c)
 {
-	int st = r->consumer_status;
-	char how[128];
+	struct record *r = c->r;
+	int st = c->status;
+	char how[128], name[64];
 
+	record_consumer_name(c, name, sizeof(name));
+	if (c->gone_said)
+		return -EPROTO;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		record_wait_words(st, how, sizeof(how));
-		record_partial(r, "the consumer %s while draining", how);
+		record_partial(r, "the consumer %s%s while draining", name, how);
 		return -EPROTO;
 	}
-	if (!r->exit_success) {
-		record_partial(r, "the consumer exited before draining every "
-				"buffer%s", r->o.verbose ?
+	if (!c->exit_success) {
+		record_partial(r, "the consumer %sexited before draining every "
+				"buffer%s", name, r->o.verbose ?
 				" (no KCONSUMERD_EXIT_SUCCESS)" : "");
 		return -EPROTO;
 	}
-	return r->consumer_errors ? -EPROTO : 0;
+	return c->errors ? -EPROTO : 0;
 }
 
 /*
- * DELETE every stream: ftrace buffers never hang up, so a stream is done
- * only when it is deleted (drained to empty, then closed); with every
- * stream done the consumer exits at once after STOP.
+ * DELETE every stream of consumer c, then STOP: ftrace buffers never hang
+ * up, so a stream is done only when it is deleted (drained to empty, then
+ * closed); with every stream done the consumer exits at once after STOP.
  */
-static int record_delete_streams(struct record *r)
+static int record_stop_one(struct record_consumer *c)
 {
+	struct record *r = c->r;
+	char name[64];
 	int ret = 0;
 
+	if (c->pid < 0)
+		return -ECHILD;
 	for (unsigned int i = 0; i < r->ncpus && ret == 0; i++) {
-		if (r->cpu[i].online && r->cpu[i].file)
-			ret = ksession_update_stream(r->ks, (int)i + 1, DELETE_FD,
+		if (r->cpu[i].online && r->cpu[i].file &&
+				r->cpu[i].consumer == c->index)
+			ret = ksession_update_stream(c->ks, (int)i + 1, DELETE_FD,
 						     -1);
 	}
+	if (ret < 0) {
+		cli_errno(ret, "the consumer %sdid not take DELETE",
+				record_consumer_name(c, name, sizeof(name)));
+		return ret;
+	}
+	ret = ksession_stop(c->ks);
 	if (ret < 0)
-		cli_errno(ret, "cannot send DELETE");
+		cli_errno(ret, "the consumer %sdid not take STOP",
+				record_consumer_name(c, name, sizeof(name)));
+	return ret;
+}
+
+/* After the drain: how every consumer ended; the first failure. */
+static int record_consumers_result(struct record *r)
+{
+	int ret = 0, one;
+
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		one = record_consumer_result(&r->cons[i]);
+		if (ret == 0)
+			ret = one;
+	}
 	return ret;
 }
 
 int record_stop(struct record *r)
 {
 	double deadline = cli_now() + RECORD_DRAIN_TIMEOUT_S;
-	int ret;
+	int ret = 0, one;
 
 	record_tracing_off(r);
-	if (r->consumer < 0)
-		return -ECHILD;
-	ret = record_delete_streams(r);
-	if (ret == 0)
-		ret = ksession_stop(r->ks);
-	if (ret < 0) {
-		cli_errno(ret, "cannot send STOP");
-		return ret;
+	if (!record_consumers_alive(r))
+		return r->ncons ? record_consumers_result(r) : -ECHILD;
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		one = r->cons[i].pid >= 0 ? record_stop_one(&r->cons[i]) : 0;
+		if (ret == 0)
+			ret = one;
 	}
 	cli_progress("draining the buffers...");
-	while (r->consumer >= 0 && cli_now() < deadline)
+	while (record_consumers_alive(r) && cli_now() < deadline)
 		record_pump(r, RECORD_SLICE_MS);
 	record_read_codes(r);
 	cli_progress_clear();
-	if (r->consumer >= 0) {
+	if (record_consumers_alive(r)) {
 		record_partial(r, "the consumer did not finish draining in %.0f s",
 				RECORD_DRAIN_TIMEOUT_S);
-		ksession_terminate(r->consumer, RECORD_COMMAND_GRACE_MS,
-				&r->consumer_status, &r->consumer_ru);
-		r->consumer = -1;
+		record_end_consumers(r, RECORD_COMMAND_GRACE_MS);
 		return -ETIMEDOUT;
 	}
-	return record_consumer_result(r);
+	one = record_consumers_result(r);
+	return ret < 0 ? ret : one;
 }

@@ -2,12 +2,16 @@
 /*
  * ksession record, setting up: signals (a self-pipe that the wait loops
  * poll), the private ftrace instance (settings, events, sub-buffer size,
- * online CPUs), the consumer (started on private sockets in its own
- * process group, so a terminal's Ctrl-C reaches ksession only), and one
- * ftrace stream per online CPU handed to it.
+ * online CPUs), the consumers (each started on private sockets in its
+ * own directory and process group, so a terminal's Ctrl-C reaches
+ * ksession only; with several, each owns a contiguous run of the CPUs and
+ * is pinned to them), and one ftrace stream per online CPU handed to the
+ * consumer that owns it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -419,53 +423,79 @@ int record_setup_instance(struct record *r)
 	return record_cpus(r);
 }
 
-/* ---- the consumer ------------------------------------------------------------------ */
+/* ---- the consumers ----------------------------------------------------------------- */
 
 static void record_on_code(int code, void *priv)
 {
-	struct record *r = priv;
+	struct record_consumer *c = priv;
+	char name[64];
 
-	if (r->o.verbose) {
+	if (c->r->o.verbose) {
 		cli_progress_clear();
-		fprintf(stderr, "error socket: %s (%d)\n",
+		record_consumer_name(c, name, sizeof(name));
+		fprintf(stderr, "error socket: %s%s%s (%d)\n",
+				name[0] ? "consumer " : "", name,
 				ksession_code_name(code), code);
 	}
 }
 
-static char *record_log_path(struct record *r)
+const char *record_consumer_name(const struct record_consumer *c, char *buf,
+		size_t size)
 {
-	return cli_strdup_printf("%s/kconsumerd.log", r->rundir);
+	if (c->r->ncons < 2)
+		snprintf(buf, size, "%s", "");
+	else if (c->first == c->last)
+		snprintf(buf, size, "%u (cpu%u) ", c->index + 1, c->first);
+	else
+		snprintf(buf, size, "%u (cpu%u-%u) ", c->index + 1,
+				c->first, c->last);
+	return buf;
+}
+
+static char *record_log_path(const struct record_consumer *c)
+{
+	return cli_strdup_printf("%s/kconsumerd.log", c->dir);
 }
 
 void record_show_log(struct record *r)
 {
 	char *path;
 
-	if (!r->rundir)
-		return;
-	path = record_log_path(r);
-	cli_show_log_tail(path);
-	free(path);
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		if (!r->cons[i].dir)
+			continue;
+		path = record_log_path(&r->cons[i]);
+		cli_show_log_tail(path);
+		free(path);
+	}
 }
 
 /*
- * Leave the recorder's own processes (ksession, kconsumerd) out of the
+ * Leave the recorder's own processes (ksession, the consumers) out of the
  * events, as trace-cmd does, unless --no-filter.  Not with -F: only the
  * command is traced then, and with -c (event-fork) the command, forked
  * by ksession, would inherit its place in the notrace list.
  */
 static void record_filter_self(struct record *r)
 {
-	char pids[64];
+	size_t size = 16 + (size_t)r->ncons * 12, len;
+	char *pids;
 	int ret;
 
 	if (!r->o.filter_self || r->o.only_command)
 		return;
-	snprintf(pids, sizeof(pids), "%d %d", (int)getpid(), (int)r->consumer);
+	pids = malloc(size);
+	if (!pids)
+		return;
+	len = (size_t)snprintf(pids, size, "%d", (int)getpid());
+	for (unsigned int i = 0; i < r->ncons && len < size; i++)
+		len += (size_t)snprintf(pids + len, size - len, " %d",
+				(int)r->cons[i].pid);
 	ret = tracefs_write_at(tracefs_instance_dirfd(r->ti),
 			"set_event_notrace_pid", pids);
 	if (ret < 0 && r->o.verbose)
 		cli_errno(ret, "note: cannot leave the recorder out of the trace");
+	free(pids);
 }
 
 int record_set_pids(struct record *r, pid_t command)
@@ -497,14 +527,52 @@ int record_set_pids(struct record *r, pid_t command)
 	return ret;
 }
 
-/* The running consumer: its nice value; keep the recorder out of the trace. */
-static void record_tune_consumer(struct record *r)
+/*
+ * Pin every thread of consumer c to the CPUs it owns (sched_setaffinity
+ * acts on one thread: walk /proc/PID/task).  0 or -errno.
+ */
+static int record_pin_consumer(struct record_consumer *c)
 {
-	if (r->o.consumer_nice && setpriority(PRIO_PROCESS, (id_t)r->consumer,
+	char dir[64];
+	cpu_set_t set;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	CPU_ZERO(&set);
+	for (unsigned int i = c->first; i <= c->last; i++)
+		if (c->r->cpu[i].online && i < CPU_SETSIZE)
+			CPU_SET(i, &set);
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)c->pid);
+	d = opendir(dir);
+	if (!d)
+		return sched_setaffinity(c->pid, sizeof(set), &set) < 0 ?
+			-errno : 0;
+	while ((de = readdir(d)) != NULL && ret == 0) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (sched_setaffinity((pid_t)atoi(de->d_name), sizeof(set),
+					&set) < 0 && errno != ESRCH)
+			ret = -errno;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* A running consumer: pinned when there are several, its nice value. */
+static void record_tune_consumer(struct record_consumer *c)
+{
+	struct record *r = c->r;
+	char name[64];
+	int ret;
+
+	if (r->ncons > 1 && (ret = record_pin_consumer(c)) < 0)
+		cli_errno(ret, "warning: cannot pin the consumer %sto its CPUs",
+				record_consumer_name(c, name, sizeof(name)));
+	if (r->o.consumer_nice && setpriority(PRIO_PROCESS, (id_t)c->pid,
 				r->o.consumer_nice) < 0)
 		cli_errno(errno, "warning: cannot set the consumer's nice value "
 				"to %d", r->o.consumer_nice);
-	record_filter_self(r);
 }
 
 /*
@@ -527,83 +595,204 @@ static void record_rotation(struct record *r, struct ksession_consumer *kc)
 	r->rot_count = kc->tracefile_count = count;
 }
 
-int record_start_consumer(struct record *r)
+/* How many consumers: --consumers, else by the CPU count and the mode. */
+static unsigned int record_consumer_count(struct record *r)
 {
-	char *log_path = record_log_path(r);
+	unsigned int per = r->o.output == LTTNG_EVENT_MMAP ?
+		RECORD_CPUS_PER_CONSUMER_MMAP : RECORD_CPUS_PER_CONSUMER_SPLICE;
+	unsigned int k = r->o.consumers;
+
+	if (!k)
+		k = r->o.socket ? 1 : (r->nonline + per - 1) / per;
+	if (k > r->nonline)
+		k = r->nonline;
+	return k ? k : 1;
+}
+
+/*
+ * Split the recorded CPUs in r->ncons contiguous runs, as even as can
+ * be (the first ones one CPU more), and name each CPU's consumer.
+ */
+static void record_split_cpus(struct record *r)
+{
+	unsigned int base = r->nonline / r->ncons, extra = r->nonline % r->ncons;
+	unsigned int c = 0, taken = 0, i;
+
+	for (i = 0; i < r->ncons; i++)
+		r->cons[i].first = r->cons[i].last = 0;
+	for (i = 0; i < r->ncpus; i++) {
+		if (!r->cpu[i].online)
+			continue;
+		if (taken == base + (c < extra)) {
+			c++;
+			taken = 0;
+		}
+		if (taken++ == 0)
+			r->cons[c].first = i;
+		r->cons[c].last = i;
+		r->cpu[i].consumer = c;
+	}
+}
+
+/* The consumers' table, their CPUs and directories. */
+static int record_plan_consumers(struct record *r)
+{
+	unsigned int i;
+
+	r->ncons = record_consumer_count(r);
+	if (r->ncons > 1 && r->o.socket) {
+		cli_err("--socket names one command socket: it cannot be used "
+			"with --consumers %u", r->ncons);
+		r->ncons = 0;
+		return -EINVAL;
+	}
+	r->cons = calloc(r->ncons, sizeof(*r->cons));
+	if (!r->cons)
+		return -ENOMEM;
+	for (i = 0; i < r->ncons; i++) {
+		r->cons[i] = (struct record_consumer){ .index = i, .r = r,
+			.pid = -1, .ran = -1 };
+		r->cons[i].dir = r->ncons == 1 ? strdup(r->rundir) :
+			cli_strdup_printf("%s/consumer%u", r->rundir, i + 1);
+		if (!r->cons[i].dir)
+			return -ENOMEM;
+		if (r->ncons > 1 && mkdir(r->cons[i].dir, 0700) < 0) {
+			cli_errno(errno, "cannot create %s", r->cons[i].dir);
+			return -errno;
+		}
+	}
+	record_split_cpus(r);
+	return 0;
+}
+
+/* Start one consumer on the sockets of its directory. */
+static int record_start_one(struct record_consumer *c)
+{
+	struct record *r = c->r;
+	char *log_path = record_log_path(c);
 	struct ksession_consumer kc = {
-		.rundir = r->rundir, .cmd_path = r->o.socket, .log_path = log_path,
+		.rundir = c->dir, .cmd_path = r->o.socket, .log_path = log_path,
 		.outdir = r->datadir, .verbose = r->o.verbose > 1,
 		.timeout_ms = RECORD_READY_TIMEOUT_MS,
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
+		.exe = r->consumer_bin,
 	};
 	int ret;
 
 	record_rotation(r, &kc);
-	r->consumer_bin = cli_find_consumer(r->o.consumer);
-	kc.exe = r->consumer_bin;
-	ret = !kc.exe || !log_path ? -ENOMEM : ksession_new(&r->ks);
+	ret = !log_path ? -ENOMEM : ksession_new(&c->ks);
 	if (ret == 0) {
-		ksession_set_code_hook(r->ks, record_on_code, r);
-		ret = ksession_consumer_start(r->ks, &kc);
-		r->consumer = kc.pid;
+		ksession_set_code_hook(c->ks, record_on_code, c);
+		ret = ksession_consumer_start(c->ks, &kc);
+		c->pid = c->ran = kc.pid;
+		c->status = kc.status;
 	}
 	if (ret < 0)
 		cli_consumer_error(&kc, ret);
 	else
-		record_tune_consumer(r);
+		record_tune_consumer(c);
 	free(log_path);
 	return ret;
 }
 
-/* Act on one code from the consumer. */
-static void record_handle_code(struct record *r, int code)
+int record_start_consumer(struct record *r)
 {
+	int ret;
+
+	r->consumer_bin = cli_find_consumer(r->o.consumer);
+	if (!r->consumer_bin)
+		return -ENOMEM;
+	ret = record_plan_consumers(r);
+	for (unsigned int i = 0; ret == 0 && i < r->ncons; i++)
+		ret = record_start_one(&r->cons[i]);
+	if (ret == 0)
+		record_filter_self(r);
+	return ret;
+}
+
+bool record_consumers_alive(struct record *r)
+{
+	for (unsigned int i = 0; i < r->ncons; i++)
+		if (r->cons[i].pid >= 0)
+			return true;
+	return false;
+}
+
+void record_end_consumers(struct record *r, int grace_ms)
+{
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		if (r->cons[i].pid < 0)
+			continue;
+		ksession_terminate(r->cons[i].pid, grace_ms, &r->cons[i].status,
+				&r->cons[i].ru);
+		r->cons[i].pid = -1;
+	}
+}
+
+/* Act on one code from consumer c. */
+static void record_handle_code(struct record_consumer *c, int code)
+{
+	struct record *r = c->r;
+	char name[64];
+
+	record_consumer_name(c, name, sizeof(name));
 	switch (code) {
 	case KCONSUMERD_COMMAND_SOCK_READY:
 	case KCONSUMERD_SUCCESS_RECV_FD:
 		break;
 	case KCONSUMERD_EXIT_SUCCESS:
-		r->exit_success = true;
+		c->exit_success = true;
 		break;
 	case KCONSUMERD_ERROR_RECV_FD:
-		cli_err("the consumer refused a stream: it cannot read this "
-			"trace_pipe_raw (see its log)%s%s", r->o.verbose ?
+		cli_err("the consumer %srefused a stream: it cannot read this "
+			"trace_pipe_raw (see its log)%s%s", name, r->o.verbose ?
 			" - " : "", r->o.verbose ? ksession_code_name(code) : "");
-		r->consumer_errors++;
+		c->errors++;
 		break;
 	case KCONSUMERD_OUTFD_ERROR:
 		r->write_failed = true;
 		break;
 	default:
-		cli_err("the consumer reported an error (see its log)%s%s",
-			r->o.verbose ? " - " : "",
+		cli_err("the consumer %sreported an error (see its log)%s%s",
+			name, r->o.verbose ? " - " : "",
 			r->o.verbose ? ksession_code_name(code) : "");
-		r->consumer_errors++;
+		c->errors++;
+	}
+}
+
+/* The codes consumer c sent, without waiting. */
+static void record_read_codes_one(struct record_consumer *c)
+{
+	int code, ret;
+
+	while (c->ks && !c->err_closed) {
+		ret = ksession_wait_code(c->ks, 0, &code);
+		if (ret == -ETIMEDOUT)
+			return;
+		if (ret < 0) {
+			c->err_closed = true;
+			return;
+		}
+		record_handle_code(c, code);
 	}
 }
 
 void record_read_codes(struct record *r)
 {
-	int code, ret;
-
-	while (r->ks && !r->err_closed) {
-		ret = ksession_wait_code(r->ks, 0, &code);
-		if (ret == -ETIMEDOUT)
-			return;
-		if (ret < 0) {
-			r->err_closed = true;
-			return;
-		}
-		record_handle_code(r, code);
-	}
+	for (unsigned int i = 0; i < r->ncons; i++)
+		record_read_codes_one(&r->cons[i]);
 }
 
 void record_check_consumer(struct record *r)
 {
-	if (r->consumer < 0 || wait4(r->consumer, &r->consumer_status, WNOHANG,
-				&r->consumer_ru) != r->consumer)
-		return;
-	r->consumer = -1;
+	struct record_consumer *c;
+
+	for (unsigned int i = 0; i < r->ncons; i++) {
+		c = &r->cons[i];
+		if (c->pid >= 0 && wait4(c->pid, &c->status, WNOHANG, &c->ru) ==
+				c->pid)
+			c->pid = -1;
+	}
 }
 
 /* ---- streams ----------------------------------------------------------------------- */
@@ -627,16 +816,22 @@ static int record_open_pipes(struct record *r, int *fds)
 	return 0;
 }
 
-/* Send one ADD_STREAM with a stream per online CPU (key: CPU id + 1). */
-static int record_send_streams(struct record *r, const int *fds)
+/*
+ * Send consumer c one ADD_STREAM with a stream per CPU it owns (key: CPU
+ * id + 1).
+ */
+static int record_send_streams(struct record_consumer *c, const int *fds)
 {
-	struct ksession_stream *st = calloc(r->nonline, sizeof(*st));
-	char (*paths)[32] = calloc(r->nonline, sizeof(*paths));
+	struct record *r = c->r;
+	struct ksession_stream *st;
+	char (*paths)[32];
 	unsigned int i, n = 0;
 	int ret = -ENOMEM;
 
+	st = calloc(r->nonline, sizeof(*st));
+	paths = calloc(r->nonline, sizeof(*paths));
 	for (i = 0; st && paths && i < r->ncpus; i++) {
-		if (fds[i] < 0)
+		if (fds[i] < 0 || r->cpu[i].consumer != c->index)
 			continue;
 		snprintf(paths[n], sizeof(paths[n]), "cpu%u", i);
 		ksession_stream_init(&st[n], fds[i], paths[n],
@@ -646,7 +841,7 @@ static int record_send_streams(struct record *r, const int *fds)
 		n++;
 	}
 	if (st && paths)
-		ret = ksession_add_streams(r->ks, st, n);
+		ret = ksession_add_streams(c->ks, st, n);
 	if (ret < 0)
 		cli_errno(ret, "cannot send ADD_STREAM");
 	free(st);
@@ -668,6 +863,24 @@ static bool record_file_exists(struct record *r, unsigned int i)
 		return false;
 	record_page_files_free(files, n);
 	return n > 0;
+}
+
+/* Has a consumer reported an error? */
+static bool record_consumer_failed(struct record *r)
+{
+	for (unsigned int i = 0; i < r->ncons; i++)
+		if (r->cons[i].errors)
+			return true;
+	return false;
+}
+
+/* Has a consumer ended or closed its error socket? */
+static bool record_consumer_gone(struct record *r)
+{
+	for (unsigned int i = 0; i < r->ncons; i++)
+		if (r->cons[i].pid < 0 || r->cons[i].err_closed)
+			return true;
+	return false;
 }
 
 /* Do the trace files of every stream exist yet? */
@@ -692,11 +905,11 @@ static int record_wait_streams(struct record *r)
 	for (;;) {
 		record_read_codes(r);
 		record_check_consumer(r);
-		if (r->consumer_errors)
+		if (record_consumer_failed(r))
 			return -EPROTO;
 		if (record_files_exist(r))
 			return 0;
-		if (r->consumer < 0 || r->err_closed) {
+		if (record_consumer_gone(r)) {
 			cli_err("kconsumerd exited while taking the streams");
 			return -ECHILD;
 		}
@@ -723,8 +936,8 @@ int record_add_streams(struct record *r)
 		if (r->cpu[i].online)
 			r->cpu[i].file = cli_strdup_printf("%s/cpu%u", r->datadir, i);
 	ret = record_open_pipes(r, fds);
-	if (ret == 0)
-		ret = record_send_streams(r, fds);
+	for (i = 0; ret == 0 && i < r->ncons; i++)
+		ret = record_send_streams(&r->cons[i], fds);
 	for (i = 0; i < r->ncpus; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ksession record: a session daemon for ftrace.  Makes a private tracefs
- * instance with the events asked for, starts kconsumerd and hands it one
- * trace_pipe_raw stream per online CPU, records while a COMMAND runs (or
+ * instance with the events asked for, starts kconsumerd (one or several,
+ * each owning a run of the CPUs) and hands them one trace_pipe_raw stream
+ * per online CPU, records while a COMMAND runs (or
  * for a duration, or until Ctrl-C), stops tracing and lets the consumer
  * drain every buffer to empty, then writes a trace.dat (version 6) that
  * trace-cmd reads and prints a summary.  The instance and the temporary
@@ -99,9 +100,12 @@ static void record_teardown(struct record *r)
 
 	if (r->command >= 0)
 		ksession_terminate(r->command, 2000, NULL, NULL);
-	if (r->consumer >= 0)
-		ksession_terminate(r->consumer, 5000, NULL, NULL);
-	ksession_free(r->ks);
+	record_end_consumers(r, 5000);
+	for (i = 0; i < r->ncons; i++) {
+		ksession_free(r->cons[i].ks);
+		free(r->cons[i].dir);
+	}
+	free(r->cons);
 	record_remove_instance(r);
 	record_signals_close();
 	if (r->datadir && !r->keep_datadir)
@@ -209,7 +213,7 @@ static int record_session(struct record *r)
 	if (ret == 0)
 		ret = record_run(r);
 	record_mark(r, "recording");
-	if (r->ti && (r->started || r->consumer >= 0))
+	if (r->ti && (r->started || record_consumers_alive(r)))
 		record_stop(r);
 	record_mark(r, "drain");
 	if (!r->started) {
@@ -255,7 +259,7 @@ int cli_record(int argc, char **argv)
 		       .consumer_nice = RECORD_DEFAULT_CONSUMER_NICE,
 		       .output = LTTNG_EVENT_SPLICE, .path = "trace.dat",
 		       .kallsyms = -1, .filter_self = true, .file_version = 7 },
-		.consumer = -1, .command = -1, .go_fd = -1,
+		.command = -1, .go_fd = -1,
 	};
 	int ret;
 

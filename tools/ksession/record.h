@@ -28,6 +28,20 @@
  */
 #define RECORD_DEFAULT_CONSUMER_NICE -10
 
+/*
+ * CPUs one consumer drains when --consumers is not given: a loop is
+ * single-threaded, and bench/consumers_model's defaults (the measured
+ * cost per page under the sustained storm, at most 70% of a core per
+ * consumer) put one traced CPU at about 0.08 of a core in splice mode and
+ * 0.22 in mmap mode.  So one consumer per 8 CPUs (splice) or per 3 (mmap),
+ * at least 1, at most one per recorded CPU.
+ */
+#define RECORD_CPUS_PER_CONSUMER_SPLICE 8
+#define RECORD_CPUS_PER_CONSUMER_MMAP 3
+
+/* Most consumers --consumers accepts. */
+#define RECORD_MAX_CONSUMERS 1024
+
 /* Largest default sub-buffer, in KiB (--subbuf-kb overrides). */
 #define RECORD_SUBBUF_MAX_KB 64
 
@@ -60,6 +74,7 @@ struct record_opts {
 	double duration;	/* --duration; 0: none */
 	const char *consumer;	/* --consumer */
 	const char *socket;	/* --socket: command socket of the consumer */
+	unsigned int consumers;	/* --consumers; 0: by the CPU count */
 	int kallsyms;		/* 1 with, 0 without, -1: if an event needs it */
 	bool filter_self;	/* leave ksession and kconsumerd out */
 	int verbose;
@@ -69,6 +84,7 @@ struct record_opts {
 /* One recorded CPU. */
 struct record_cpu {
 	bool online;		/* online and recorded (in -M's mask) */
+	unsigned int consumer;	/* index in record.cons of its consumer */
 	char *file;		/* its page file, absolute */
 	struct tracefs_cpu_stats stats;	/* at the end */
 	char *stats_text;	/* at the end, for the trace.dat */
@@ -78,6 +94,26 @@ struct record_cpu {
 	uint64_t first_index;	/* with -m: index of the oldest kept file */
 	uint64_t rotated_bytes;	/* with -m: in the files removed */
 	struct ftrace_page_totals pages;	/* what its page file holds */
+};
+
+/*
+ * One kconsumerd: its session (sockets in its own directory), the CPUs
+ * it owns (the recorded CPUs first..last, contiguous) and how it ended.
+ */
+struct record_consumer {
+	unsigned int index;
+	struct record *r;
+	char *dir;		/* its sockets and log */
+	struct ksession *ks;
+	unsigned int first, last;	/* CPU ids, inclusive */
+	pid_t pid;		/* -1 once reaped */
+	pid_t ran;		/* the pid it had */
+	int status;
+	struct rusage ru;
+	bool exit_success;	/* KCONSUMERD_EXIT_SUCCESS seen */
+	bool err_closed;	/* the error socket was closed */
+	int errors;		/* error codes received */
+	bool gone_said;		/* its early end is in r->partial */
 };
 
 struct record {
@@ -99,15 +135,10 @@ struct record {
 	char *datadir;		/* next to the output: the page files */
 	uint64_t rot_size;	/* -m: each page file's limit, in bytes */
 	uint64_t rot_count;	/* -m: page files kept per CPU */
-	/* the consumer */
+	/* the consumers */
 	char *consumer_bin;
-	struct ksession *ks;
-	pid_t consumer;		/* -1 once reaped */
-	int consumer_status;
-	struct rusage consumer_ru;
-	bool exit_success;	/* KCONSUMERD_EXIT_SUCCESS seen */
-	bool err_closed;	/* the error socket was closed */
-	int consumer_errors;	/* error codes received */
+	struct record_consumer *cons;
+	unsigned int ncons;
 	/* the run */
 	pid_t command;		/* -1 once reaped */
 	int command_status;
@@ -143,6 +174,15 @@ int record_add_streams(struct record *r);
 void record_show_log(struct record *r);
 void record_read_codes(struct record *r);
 void record_check_consumer(struct record *r);
+/* Is any consumer still running? */
+bool record_consumers_alive(struct record *r);
+/*
+ * "2 (cpu2-3) " with several consumers, "" with one, into buf: the words
+ * after "the consumer ".
+ */
+const char *record_consumer_name(const struct record_consumer *c, char *buf,
+		size_t size);
+void record_end_consumers(struct record *r, int grace_ms);
 
 /* record-keep.c: the output checked, disk room, metadata beside the pages. */
 int record_check_output(const char *path);
