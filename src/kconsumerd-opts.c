@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <lttng/lttng-kconsumerd.h>
 
@@ -35,6 +36,10 @@ static void kconsumerd_usage(FILE *out)
 "                                  PATH_0, PATH_1, ... (0: never, default)\n"
 "      --tracefile-count N         keep only the newest N files of each\n"
 "                                  stream (needs --tracefile-size)\n"
+"      --io uring|sync             write trace files with io_uring (the\n"
+"                                  loop never waits for the disk; default,\n"
+"                                  where the kernel allows it) or from the\n"
+"                                  loop itself\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -70,6 +75,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "tracefile-size", required_argument, NULL, 'S' },
 		{ "tracefile-count", required_argument, NULL, 'C' },
+		{ "io", required_argument, NULL, 'I' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -102,6 +108,14 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			o->tracefile_count = (unsigned long)n;
 			break;
 		}
+		case 'I':
+			if (strcmp(optarg, "uring") && strcmp(optarg, "sync")) {
+				fprintf(err, "kconsumerd: --io %s: not uring "
+					"or sync\n", optarg);
+				return -1;
+			}
+			o->io = optarg;
+			break;
 		case 'd': o->daemonize = 1; break;
 		case 'q': o->verbosity = -1; break;
 		case 'v': o->verbosity++; break;

@@ -14,6 +14,7 @@ struct kconsumerd_options {
 	const char *output_dir;
 	unsigned long long tracefile_size; /* rotate past this many bytes, 0 off */
 	unsigned long tracefile_count;	/* keep this many files, 0 all */
+	const char *io;		/* "uring", "sync" or NULL (the default) */
 	int daemonize;
 	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
 };

@@ -70,6 +70,7 @@ struct streams {
 	struct io_paths *paths;		/* trace files in use */
 	uint64_t tracefile_size;	/* rotation of new streams' files */
 	uint32_t tracefile_count;
+	enum io_sink_io sink_io;	/* how new streams' files are written */
 	size_t count;
 };
 
@@ -215,8 +216,9 @@ static int stream_wait_sink(struct stream *s)
 		return -EAGAIN;
 	stream_set_polled(s, false);
 	if (!s->sink_ev)
-		s->sink_ev = event_new(s->st->ctx->base, fd, EV_WRITE,
-				       stream_sink_cb, s);
+		s->sink_ev = event_new(s->st->ctx->base, fd,
+				       io_stream_wait_readable(s->io) ?
+				       EV_READ : EV_WRITE, stream_sink_cb, s);
 	if (!s->sink_ev || event_add(s->sink_ev, NULL) < 0)
 		return -ENOMEM;
 	s->waiting = true;
@@ -542,6 +544,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 			.tracefile_size = st->tracefile_size,
 			.tracefile_count = st->tracefile_count,
 			.paths = st->paths,
+			.io = st->sink_io,
 		},
 	};
 	bool is_sink = false;
@@ -680,6 +683,11 @@ void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count)
 {
 	st->tracefile_size = size;
 	st->tracefile_count = count;
+}
+
+void streams_set_io(struct streams *st, enum io_sink_io io)
+{
+	st->sink_io = io;
 }
 
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)
