@@ -67,9 +67,9 @@
  * and the file must outlive their writes.
  */
 
-#define UR_ENTRIES	256		/* submission queue */
-#define UR_CQ_ENTRIES	4096		/* completion queue */
-#define UR_OPS		1024		/* data writes in flight */
+#define UR_ENTRIES	64		/* submission queue */
+#define UR_CQ_ENTRIES	512		/* completion queue */
+#define UR_OPS		256		/* data writes in flight */
 #define UR_HYG_MAX	64		/* hygiene requests in flight */
 #define UR_OP_MAX	(4UL << 20)	/* submitted at once from here */
 
