@@ -264,16 +264,22 @@ static void ur_rearm(struct sink_uring *u)
 	ur_reap(u);
 }
 
-/* The driver moved the offset (a 2011 callback): bytes go there now. */
-static void ur_sync_in(struct sink_uring *u)
+/*
+ * The driver moved the offset (a 2011 callback): bytes go there now, once
+ * those bound for the old one are submitted.  false: not yet possible.
+ */
+static bool ur_sync_in(struct sink_uring *u)
 {
 	off_t at = u->pend_off + (off_t)(u->head - u->pend);
 
 	if (u->k.off != at) {
 		ur_submit_pending(u);
+		if (u->pend != u->head)
+			return false;
 		u->pend_off = u->k.off;
 	}
 	u->file->off = u->k.off;
+	return true;
 }
 
 static void ur_sync_out(struct sink_uring *u)
@@ -291,6 +297,8 @@ static size_t ur_room(const struct sink_uring *u, size_t len)
 
 	if (ur_inflight(u) + 2 > UR_OPS)
 		return 0;
+	if (u->head % u->size == 0 && u->pend != u->head)
+		return 0;	/* the bytes up to the end go first */
 	if (n > contig)
 		n = contig;
 	return n < len ? n : len;
@@ -304,11 +312,10 @@ static unsigned char *ur_reserve(struct sink_uring *u, size_t *len)
 	ur_reap(u);
 	if (u->err)
 		return NULL;
-	ur_sync_in(u);
-	n = ur_room(u, *len);
+	n = ur_sync_in(u) ? ur_room(u, *len) : 0;
 	if (n == 0) {
 		ur_rearm(u);
-		n = ur_room(u, *len);
+		n = ur_sync_in(u) ? ur_room(u, *len) : 0;
 	}
 	if (n == 0) {
 		ur_submit_pending(u);	/* so that a completion will come */
@@ -399,7 +406,8 @@ static int ur_begin(struct io_sink *k, size_t len)
 	ur_reap(u);
 	if (u->err)
 		return u->err;
-	ur_sync_in(u);
+	if (!ur_sync_in(u))
+		return -EAGAIN;	/* writes in flight: a completion will come */
 	if (io_sink_file_rotates(u->file, len)) {
 		ret = ur_quiesce(u);
 		if (ret < 0 || u->err)
