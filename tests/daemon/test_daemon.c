@@ -166,6 +166,8 @@ static void test_options(void **state)
 	assert_non_null(strstr(out, "kconsumerd "));
 	assert_int_equal(run_status("--no-such-option", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "Usage"));
+	assert_int_equal(run_status("--io=fast", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "--io fast: not uring or sync"));
 }
 
 static void test_full_session(void **state)
