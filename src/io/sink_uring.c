@@ -60,11 +60,15 @@
  * sink would have waited), in order of the file's offsets as writes
  * complete.  Nothing waits in the loop, so counters.sync_wait_ns stays 0.
  *
- * Fallback: no ring (the kernel has no io_uring, io_uring_disabled, a
- * seccomp filter refusing it, a missing operation): io_sink_uring_wrap
- * fails and the stream keeps the file sink.  Close waits for what is in
- * flight (flush has emptied it on every normal end): the ring's memory
- * and the file must outlive their writes.
+ * The ring, its eventfd and the staging memory are set up at the first
+ * sub-buffer, so that an idle stream costs no fd or memory beyond the
+ * file sink's.  Fallback: where io_uring cannot be had (no io_uring in
+ * the kernel, io_uring_disabled, a seccomp filter refusing it, a missing
+ * operation: probed once per process) io_sink_uring_wrap fails and the
+ * stream keeps the file sink; a ring that cannot be set up later (out of
+ * fds or memory) leaves this sink passing every call to the file sink.
+ * Close waits for what is in flight (flush has emptied it on every normal
+ * end): the ring's memory and the file must outlive their writes.
  */
 
 #define UR_ENTRIES	64		/* submission queue */
@@ -94,6 +98,9 @@ struct ur_op {
 struct sink_uring {
 	struct io_sink k;	/* first; fd and off mirror the file sink's */
 	struct io_sink *file;	/* opening, rotation, hygiene decisions */
+	int state;		/* 0: no ring yet, 1: up, -errno: none, the
+				   file sink writes */
+	uint64_t inflight_max;
 	struct io_uring ring;
 	bool ring_ok;
 	int efd;		/* signalled at each completion */
@@ -386,6 +393,47 @@ static const struct sink_file_hyg ur_hyg = {
 	.settle = ur_settle,
 };
 
+/* ---- without a ring: the file sink writes ------------------------------- */
+
+/* The ring, its eventfd and staging memory, set up at the first begin. */
+static int ur_setup(struct sink_uring *u);
+static void ur_teardown(struct sink_uring *u);
+
+/* Is the ring up (set up now if not tried yet)? */
+static bool ur_live(struct sink_uring *u)
+{
+	if (u->state == 0) {
+		u->state = ur_setup(u);
+		if (u->state < 0)
+			ur_teardown(u);
+		else
+			io_sink_file_set_hyg(u->file, &ur_hyg, u);
+	}
+	return u->state > 0;
+}
+
+static int ur_pass_begin(struct sink_uring *u, size_t len)
+{
+	int ret;
+
+	u->file->off = u->k.off;
+	ret = u->file->ops->begin(u->file, len);
+	ur_sync_out(u);
+	return ret;
+}
+
+static ssize_t ur_pass_write(struct sink_uring *u, const void *buf,
+		size_t len, int pipe_r)
+{
+	ssize_t n;
+
+	u->file->off = u->k.off;
+	n = pipe_r < 0 ? u->file->ops->write(u->file, buf, len) :
+			 u->file->ops->splice_from(u->file, pipe_r, len);
+	ur_sync_out(u);
+	return n;
+}
+
 /* ---- the ops ----------------------------------------------------------- */
 
 /* Wait for everything in flight (not a byte of it pending): 0, -EAGAIN. */
@@ -403,6 +451,8 @@ static int ur_begin(struct io_sink *k, size_t len)
 	struct sink_uring *u = ur_of(k);
 	int ret;
 
+	if (!ur_live(u))
+		return ur_pass_begin(u, len);
 	ur_reap(u);
 	if (u->err)
 		return u->err;
@@ -421,8 +471,11 @@ static int ur_begin(struct io_sink *k, size_t len)
 static ssize_t ur_write(struct io_sink *k, const void *buf, size_t len)
 {
 	struct sink_uring *u = ur_of(k);
-	unsigned char *dst = ur_reserve(u, &len);
+	unsigned char *dst;
 
+	if (u->state <= 0)
+		return ur_pass_write(u, buf, len, -1);
+	dst = ur_reserve(u, &len);
 	if (!dst)
 		return u->err ? u->err : -EAGAIN;
 	memcpy(dst, buf, len);
@@ -433,9 +486,12 @@ static ssize_t ur_write(struct io_sink *k, const void *buf, size_t len)
 static ssize_t ur_splice_from(struct io_sink *k, int pipe_r, size_t len)
 {
 	struct sink_uring *u = ur_of(k);
-	unsigned char *dst = ur_reserve(u, &len);
+	unsigned char *dst;
 	ssize_t n;
 
+	if (u->state <= 0)
+		return ur_pass_write(u, NULL, len, pipe_r);
+	dst = ur_reserve(u, &len);
 	if (!dst)
 		return u->err ? u->err : -EAGAIN;
 	do {
@@ -451,6 +507,8 @@ static int ur_boundary(struct io_sink *k, unsigned int units)
 {
 	struct sink_uring *u = ur_of(k);
 
+	if (u->state <= 0)
+		return u->file->ops->boundary(u->file, units);
 	ur_reap(u);
 	ur_submit_pending(u);
 	if (u->err)
@@ -468,12 +526,14 @@ static size_t ur_room_left(const struct io_sink *k)
 
 static int ur_wait_fd(const struct io_sink *k)
 {
-	return ((const struct sink_uring *)k)->efd;
+	const struct sink_uring *u = (const struct sink_uring *)k;
+
+	return u->state > 0 ? u->efd : u->file->ops->wait_fd(u->file);
 }
 
 static bool ur_wait_readable(const struct io_sink *k)
 {
-	return true;
+	return ((const struct sink_uring *)k)->state > 0;
 }
 
 /* A write failed and the driver hears of it at flush: count it there. */
@@ -488,6 +548,8 @@ static int ur_flush(struct io_sink *k)
 	struct sink_uring *u = ur_of(k);
 	int ret;
 
+	if (u->state <= 0)
+		return u->file->ops->flush(u->file);
 	ur_reap(u);
 	if (u->err)
 		return ur_flush_error(u);
@@ -520,21 +582,15 @@ static void ur_close(struct io_sink *k)
 
 	if (!u)
 		return;
-	if (u->ring_ok && u->buf)
+	if (u->state > 0) {
 		ur_drain(u);
-	if (u->file) {
-		if (u->ring_ok)
-			u->file->ops->flush(u->file);	/* the tail, queued */
-		io_sink_file_set_hyg(u->file, NULL, NULL);
+		u->file->ops->flush(u->file);	/* the tail, queued */
 	}
-	if (u->ring_ok)
-		io_uring_queue_exit(&u->ring);
+	if (u->file)
+		io_sink_file_set_hyg(u->file, NULL, NULL);
+	ur_teardown(u);
 	if (u->file)
 		u->file->ops->close(u->file);
-	if (u->efd >= 0)
-		close(u->efd);
-	if (u->buf)
-		munmap(u->buf, u->size);
 	free(u);
 }
 
@@ -580,35 +636,54 @@ static int ur_ring_init(struct sink_uring *u)
 	return io_uring_register_eventfd(&u->ring, u->efd);
 }
 
-/* A new sink around nothing yet: ring, eventfd, staging memory. */
-static int ur_new(uint64_t inflight_max, struct sink_uring **out)
+static int ur_setup(struct sink_uring *u)
 {
-	struct sink_uring *u = calloc(1, sizeof(*u));
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t want = u->inflight_max ? u->inflight_max : IO_URING_INFLIGHT;
 	int ret;
 
-	*out = u;
-	if (!u)
-		return -ENOMEM;
 	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	u->gate = -1;
 	if (u->efd < 0)
 		return -errno;
 	ret = ur_ring_init(u);
 	if (ret < 0)
 		return ret;
-	if (!inflight_max)
-		inflight_max = IO_URING_INFLIGHT;
-	if (inflight_max > IO_MAX_CHUNK * 16)
-		inflight_max = IO_MAX_CHUNK * 16;
-	u->size = ((size_t)inflight_max + (size_t)page - 1) & ~((size_t)page - 1);
+	if (want > IO_MAX_CHUNK * 16)
+		want = IO_MAX_CHUNK * 16;
+	u->size = ((size_t)want + (size_t)page - 1) & ~((size_t)page - 1);
 	u->buf = mmap(NULL, u->size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (u->buf == MAP_FAILED) {
 		u->buf = NULL;
 		return -ENOMEM;
 	}
-	return 0;
+	return 1;
+}
+
+static void ur_teardown(struct sink_uring *u)
+{
+	if (u->ring_ok)
+		io_uring_queue_exit(&u->ring);
+	u->ring_ok = false;
+	if (u->efd >= 0)
+		close(u->efd);
+	u->efd = -1;
+	if (u->buf)
+		munmap(u->buf, u->size);
+	u->buf = NULL;
+}
+
+/* A new sink around nothing yet; the ring comes at the first begin. */
+static struct sink_uring *ur_new(uint64_t inflight_max)
+{
+	struct sink_uring *u = calloc(1, sizeof(*u));
+
+	if (u) {
+		u->efd = -1;
+		u->gate = -1;
+		u->inflight_max = inflight_max;
+	}
+	return u;
 }
 
 int io_sink_uring_wrap(const struct io_sink_spec *spec, struct io_sink **k)
@@ -618,18 +693,18 @@ int io_sink_uring_wrap(const struct io_sink_spec *spec, struct io_sink **k)
 
 	if (!k || !*k || !io_sink_file_owned(*k))
 		return -EINVAL;
-	ret = ur_new(spec->inflight_max, &u);
-	if (ret < 0) {
-		ur_close(u ? &u->k : NULL);
+	ret = io_uring_usable(NULL);
+	if (ret < 0)
 		return ret;
-	}
+	u = ur_new(spec->inflight_max);
+	if (!u)
+		return -ENOMEM;
 	u->k.ops = &sink_uring_ops;
 	u->k.c = (*k)->c;
 	u->k.subbuf = (*k)->subbuf;
 	u->file = *k;
 	ur_sync_out(u);
 	u->pend_off = u->k.off;
-	io_sink_file_set_hyg(u->file, &ur_hyg, u);
 	*k = &u->k;
 	return 0;
 }
@@ -647,15 +722,34 @@ int io_sink_uring_gate(struct io_sink *k, int fd)
 	return 0;
 }
 
+/* The last probe, by process (a child may have a seccomp filter more). */
+static pid_t ur_probed_pid;
+static int ur_probed;
+
 int io_uring_usable(const char **why)
 {
+	pid_t pid = getpid();
 	struct sink_uring *u;
-	int ret = ur_new(1, &u);
+	int ret;
 
+	if (__atomic_load_n(&ur_probed_pid, __ATOMIC_ACQUIRE) == pid) {
+		ret = __atomic_load_n(&ur_probed, __ATOMIC_RELAXED);
+	} else {
+		u = ur_new(1);
+		ret = u ? ur_setup(u) : -ENOMEM;
+		if (u)
+			ur_teardown(u);
+		free(u);
+		ret = ret < 0 ? ret : 0;
+		if (ret == 0 || ret == -ENOSYS || ret == -EPERM || ret == -EINVAL) {
+			/* lasting answers only: no fd or memory may be passing */
+			__atomic_store_n(&ur_probed, ret, __ATOMIC_RELAXED);
+			__atomic_store_n(&ur_probed_pid, pid, __ATOMIC_RELEASE);
+		}
+	}
 	if (ret < 0 && why)
 		*why = ret == -ENOSYS ? "the kernel lacks an io_uring operation" :
 		       ret == -EPERM ? "io_uring is not permitted here" :
 		       "io_uring cannot be set up";
-	ur_close(u ? &u->k : NULL);
 	return ret;
 }
