@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <lttng/lttng-kconsumerd.h>
 
@@ -46,6 +47,10 @@ static void kconsumerd_usage(FILE *out)
 "                                  this host's name)\n"
 "      --live[=USEC]               a live session, timer USEC microseconds\n"
 "                                  (default 1000000)\n"
+"      --io uring|sync             write trace files with io_uring (the\n"
+"                                  loop never waits for the disk, at more\n"
+"                                  CPU per sub-buffer) or from the loop\n"
+"                                  itself (default)\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -85,6 +90,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "session", required_argument, NULL, 'N' },
 		{ "hostname", required_argument, NULL, 'H' },
 		{ "live", optional_argument, NULL, 'L' },
+		{ "io", required_argument, NULL, 'I' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -133,6 +139,14 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			o->live_usec = (unsigned long)n;
 			break;
 		}
+		case 'I':
+			if (strcmp(optarg, "uring") && strcmp(optarg, "sync")) {
+				fprintf(err, "kconsumerd: --io %s: not uring "
+					"or sync\n", optarg);
+				return -1;
+			}
+			o->io = optarg;
+			break;
 		case 'd': o->daemonize = 1; break;
 		case 'q': o->verbosity = -1; break;
 		case 'v': o->verbosity++; break;

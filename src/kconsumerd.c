@@ -128,6 +128,22 @@ static int configure_relay(struct lttng_kconsumerd_local_data *ctx,
 	return ret ? -1 : 0;
 }
 
+/* --io: say it when io_uring was asked for and cannot be had. */
+static void configure_io(struct lttng_kconsumerd_local_data *ctx,
+		const struct kconsumerd_options *o)
+{
+	int sync = o->io && !strcmp(o->io, "sync");
+	int ret = lttng_kconsumerd_set_io(ctx, sync ? LTTNG_KCONSUMERD_IO_SYNC :
+					  o->io ? LTTNG_KCONSUMERD_IO_URING :
+					  LTTNG_KCONSUMERD_IO_DEFAULT);
+
+	if (ret < 0)
+		logf_(o->io ? LTTNG_KCONSUMERD_LOG_WARNING :
+			      LTTNG_KCONSUMERD_LOG_INFO,
+		      "io_uring: %s: trace files are written from the loop",
+		      strerror(-ret));
+}
+
 /* Configure the context from the options. */
 static int configure(struct lttng_kconsumerd_local_data *ctx,
 		const struct kconsumerd_options *o)
@@ -139,6 +155,7 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 	if (o->tracefile_size)
 		lttng_kconsumerd_set_tracefile(ctx, o->tracefile_size,
 					       (uint32_t)o->tracefile_count);
+	configure_io(ctx, o);
 	if (o->output_dir) {
 		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
 		if (ret) {

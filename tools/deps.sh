@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build libevent-dev liburcu-dev libcmocka-dev
-	libzstd-dev scdoc)
+	libzstd-dev scdoc liburing-dev)
 # the peers the benchmarks measure against (bench/ust/lttng_peer.sh):
 # lttng-consumerd, lttng-relayd and lttng-ust's libc wrapper
 pkgs+=(lttng-tools liblttng-ust1)

@@ -251,6 +251,29 @@ extern int lttng_kconsumerd_set_tracefile(
 extern int lttng_kconsumerd_set_relay(struct lttng_kconsumerd_local_data *ctx,
 		const char *url, const char *session, const char *hostname,
 		unsigned int live_usec);
+/* How trace files are written. */
+enum lttng_kconsumerd_io {
+	LTTNG_KCONSUMERD_IO_DEFAULT = 0,	/* SYNC, for now */
+	LTTNG_KCONSUMERD_IO_SYNC = 1,		/* write/splice from the loop */
+	LTTNG_KCONSUMERD_IO_URING = 2,		/* io_uring */
+};
+
+/*
+ * How the trace files of streams added from now on are written.  With
+ * io_uring the loop never enters the file system: bytes are copied into
+ * up to 64 MiB per stream of the consumer's memory and written by the
+ * kernel's io_uring workers; a stream whose writes lag that far behind
+ * waits (holding its sub-buffer) while the others go on.  SYNC writes and
+ * splices from the loop itself (a slow disk then stalls every stream).
+ * The default is SYNC: io_uring removes the loop's stalls in the file
+ * system but costs more CPU per sub-buffer (the copy and a submission).
+ * Returns 0; -EINVAL for an unknown value; or, when io_uring is asked for
+ * and cannot be used here (built without liburing, the
+ * kernel or a seccomp filter refusing it), -ENOSYS or -EPERM: the files
+ * are then written the SYNC way.
+ */
+extern int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *ctx,
+		enum lttng_kconsumerd_io io);
 
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {

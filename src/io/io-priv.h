@@ -12,7 +12,10 @@
  *   driver  io.c: the only code that sequences get -> sink -> put.
  *   sink    takes bytes (write, splice_from) or says it is full
  *           (-EAGAIN: nothing taken); begin/boundary bracket each
- *           sub-buffer (rotation happens at begin only).
+ *           sub-buffer (rotation happens at begin only; begin may say
+ *           -EAGAIN too, before a rotation that must wait).  Bytes taken
+ *           are the sink's: the source may reuse their memory or pipe at
+ *           once (a sink that writes later keeps a copy).
  */
 #ifndef KC_IO_PRIV_H
 #define KC_IO_PRIV_H
@@ -107,6 +110,8 @@ struct io_sink_ops {
 	size_t (*room)(const struct io_sink *k);
 	/* the fd to wait on (writable) when full, or -1 */
 	int (*wait_fd)(const struct io_sink *k);
+	/* optional: true when wait_fd is waited on readable instead */
+	bool (*wait_readable)(const struct io_sink *k);
 	/* the stream ends: 0, -EAGAIN (call again later) or -errno */
 	int (*flush)(struct io_sink *k);
 	/* free everything; tolerates a half-built sink */
@@ -161,6 +166,30 @@ int io_pipe_open(struct io_stream *s, size_t want);
 /* sink_file.c: the trace file sink (and an adopted fd). */
 int io_sink_file_open(const struct io_sink_spec *spec, unsigned long subbuf,
 		struct io_counters *c, struct io_sink **out, const char **why);
+
+/*
+ * The sink a spec asks for: the file sink, wrapped by the io_uring sink
+ * when spec->io wants it and the ring can be set up (else the file sink
+ * as it is).
+ */
+int io_sink_create(const struct io_sink_spec *spec, unsigned long subbuf,
+		struct io_counters *c, struct io_sink **out, const char **why);
+
+/*
+ * sink_uring.c: put the io_uring sink in front of the file sink *k (a
+ * file opened by path); 0, or -errno with *k untouched.
+ */
+int io_sink_uring_wrap(const struct io_sink_spec *spec, struct io_sink **k);
+
+/* Is k the io_uring sink? */
+bool io_sink_is_uring(const struct io_sink *k);
+
+/*
+ * Tests: every write the io_uring sink submits from now on waits until fd
+ * is readable (an eventfd the test writes), so that completions come when
+ * the test says.  0 or -errno.
+ */
+int io_sink_uring_gate(struct io_sink *k, int fd);
 
 /* Tests: the offset below which the file sink dropped the page cache. */
 off_t io_sink_file_hygiene_done(const struct io_sink *k);

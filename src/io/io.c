@@ -23,7 +23,12 @@
  * the sub-buffer put (sources with a get must always put), the error
  * returned.  A source that answers EAGAIN or EINTR in the middle of a
  * sub-buffer it has handed out is asked again at once, a bounded number
- * of times: nothing here sleeps or polls.
+ * of times: nothing here sleeps or polls.  A sink that must wait before
+ * a rotation says so at begin (-EAGAIN): the same IO_PENDING.
+ *
+ * io_sink_create() picks the sink: the trace file sink, with the io_uring
+ * sink in front of it when the spec asks for it and the ring can be set
+ * up (io_uring refused by the kernel or by seccomp: the file sink alone).
  */
 
 #define IO_FILL_RETRIES	64	/* immediate retries of a hiccuping source */
@@ -242,6 +247,8 @@ static ssize_t io_drive(struct io_stream *s, bool direct)
 	if (!h->begun) {
 		r = k->ops->begin(k, io_subbuf_len(&h->sb));
 		h->begun = r == 0;
+		if (r == -EAGAIN)
+			r = IO_PENDING;	/* nothing taken yet: wait */
 	}
 	while (r == 0 && h->span < h->sb.nspans) {
 		r = io_move_span(s);
@@ -485,6 +492,16 @@ void io_stream_attach_sink(struct io_stream *s, struct io_sink *k)
 	io_mirror_out(s);
 }
 
+int io_sink_create(const struct io_sink_spec *spec, unsigned long subbuf,
+		struct io_counters *c, struct io_sink **out, const char **why)
+{
+	int ret = io_sink_file_open(spec, subbuf, c, out, why);
+
+	if (ret == 0 && spec->io == IO_SINK_IO_URING && spec->fd < 0)
+		io_sink_uring_wrap(spec, out);	/* else the file sink as is */
+	return ret;
+}
+
 int io_stream_set_sink(struct io_stream *s, const struct io_sink_spec *spec,
 		const char **why)
 {
@@ -498,8 +515,8 @@ int io_stream_set_sink(struct io_stream *s, const struct io_sink_spec *spec,
 		ret = io_sink_relay_open(spec->relay, spec, s->pub->max_sb_size,
 					 &s->counters, &k, why);
 	else
-		ret = io_sink_file_open(spec, s->pub->max_sb_size,
-					&s->counters, &k, why);
+		ret = io_sink_create(spec, s->pub->max_sb_size, &s->counters,
+				     &k, why);
 	if (ret == 0)
 		io_stream_attach_sink(s, k);
 	return ret;
@@ -531,6 +548,13 @@ int io_stream_wait_fd(const struct io_stream *s)
 	if (!s || !s->sink)
 		return -1;
 	return s->sink->ops->wait_fd(s->sink);
+}
+
+bool io_stream_wait_readable(const struct io_stream *s)
+{
+	const struct io_sink *k = s ? s->sink : NULL;
+
+	return k && k->ops->wait_readable && k->ops->wait_readable(k);
 }
 
 bool io_stream_held(const struct io_stream *s)

@@ -51,6 +51,13 @@ struct io_counters {
 	uint64_t relay_local_from; /* from this sub-buffer of the stream on */
 };
 
+/* How a trace file is written. */
+enum io_sink_io {
+	IO_SINK_IO_DEFAULT,	/* the sync way (io_uring costs more CPU) */
+	IO_SINK_IO_SYNC,	/* write/splice from the loop itself */
+	IO_SINK_IO_URING,	/* io_uring (the sync sink where unavailable) */
+};
+
 /* Where a stream's data goes. */
 struct io_sink_spec {
 	int dirfd;		/* output directory, or -1: paths as given */
@@ -63,7 +70,19 @@ struct io_sink_spec {
 	struct relay_link *relay; /* to a collector (sink_relay.h), or NULL;
 				   the fields above serve a local
 				   continuation */
+	enum io_sink_io io;	/* files by path only: an fd is written sync */
+	uint64_t inflight_max;	/* io_uring: most bytes taken, not yet in the
+				   file (0: IO_URING_INFLIGHT) */
 };
+
+/* Default bound on a stream's bytes in flight with io_uring. */
+#define IO_URING_INFLIGHT	(64ULL << 20)
+
+/*
+ * Can trace files be written with io_uring here (built with liburing, the
+ * kernel and its seccomp policy allow it)?  0, or -errno and *why.
+ */
+int io_uring_usable(const char **why);
 
 /* Everything needed to create a stream. */
 struct io_params {
@@ -111,6 +130,9 @@ int io_stream_poll_fd(const struct io_stream *s);
 
 /* With a sub-buffer held: the fd to wait on (writable) before calling again. */
 int io_stream_wait_fd(const struct io_stream *s);
+
+/* Is io_stream_wait_fd() waited on readable (else writable)? */
+bool io_stream_wait_readable(const struct io_stream *s);
 
 /* Is a sub-buffer held (got, not yet put)? */
 bool io_stream_held(const struct io_stream *s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io-priv.h"
+#include "sink_file.h"
 #include "sink_path.h"
 
 /*
@@ -45,7 +46,10 @@
  *     sync_file_range(WAIT_BEFORE|WRITE|WAIT_AFTER), when the span not yet
  *     written back exceeds IO_HYGIENE_MAX_BACKLOG, or on kernels without
  *     cachestat (the 2011 behaviour).  Waits go to counters.sync_wait_ns.
- * At the end of a file its tail is dropped without waiting.
+ * At the end of a file its tail is dropped without waiting.  The decisions
+ * are made here; the calls themselves go through struct sink_file_hyg,
+ * synchronous by default, queued on io_uring by sink_uring.c (which
+ * shares this file's opening and rotation and writes the bytes itself).
  *
  * An output given as an fd (a 2011 caller's, a test's) is used as it is:
  * never rotated nor closed; a pipe or socket there can be full, and then
@@ -85,6 +89,8 @@ struct sink_file {
 	bool hyg_off;		/* the file does not support sync_file_range */
 	off_t hyg_done;		/* below this: written back and dropped */
 	off_t hyg_kicked;	/* below this: writeback started */
+	const struct sink_file_hyg *hyg; /* how hygiene calls are made */
+	void *hyg_arg;
 };
 
 static struct sink_file *sink_of(struct io_sink *k)
@@ -101,6 +107,32 @@ static uint64_t sink_now_ns(void)
 }
 
 /* ---- page-cache hygiene ------------------------------------------------ */
+
+/* The synchronous calls: writeback started at once, waits counted. */
+static int sink_sync_kick(void *arg, int fd, off_t off, off_t len)
+{
+	return sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE) < 0 ?
+		-errno : 0;
+}
+
+static void sink_sync_settle(void *arg, int fd, off_t off, off_t len,
+		bool wait)
+{
+	struct sink_file *f = arg;
+	uint64_t t0;
+
+	if (wait) {
+		t0 = sink_now_ns();
+		sync_file_range(fd, off, len, SINK_WAIT_FLAGS);
+		f->k.c->sync_wait_ns += sink_now_ns() - t0;
+	}
+	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+}
+
+static const struct sink_file_hyg sink_sync_hyg = {
+	.kick = sink_sync_kick,
+	.settle = sink_sync_settle,
+};
 
 /* The span whose writeback is started at once, or dropped at once. */
 static off_t sink_span(const struct sink_file *f, unsigned long min)
@@ -122,16 +154,10 @@ static void sink_age(struct sink_file *f, off_t upto)
 {
 	off_t off = f->hyg_done, len = upto - off;
 	int clean = sink_path_clean(f->k.fd, off, len);
-	uint64_t t0;
 
 	if (clean == 0 && len < (off_t)IO_HYGIENE_MAX_BACKLOG)
 		return;
-	if (clean != 1) {
-		t0 = sink_now_ns();
-		sync_file_range(f->k.fd, off, len, SINK_WAIT_FLAGS);
-		f->k.c->sync_wait_ns += sink_now_ns() - t0;
-	}
-	posix_fadvise(f->k.fd, off, len, POSIX_FADV_DONTNEED);
+	f->hyg->settle(f->hyg_arg, f->k.fd, off, len, clean != 1);
 	f->hyg_done = upto;
 }
 
@@ -139,6 +165,7 @@ static void sink_age(struct sink_file *f, off_t upto)
 static void sink_written(struct sink_file *f, off_t start, size_t len)
 {
 	off_t end = start + (off_t)len, kicked = f->hyg_kicked;
+	int err;
 
 	if (f->hyg_off || len == 0)
 		return;
@@ -148,9 +175,9 @@ static void sink_written(struct sink_file *f, off_t start, size_t len)
 		kicked = start;
 	if (end - kicked < sink_span(f, IO_HYGIENE_MIN_KICK))
 		return;
-	if (sync_file_range(f->k.fd, kicked, end - kicked,
-			    SYNC_FILE_RANGE_WRITE) < 0) {
-		if (errno == ESPIPE || errno == EINVAL || errno == ENOSYS)
+	err = f->hyg->kick(f->hyg_arg, f->k.fd, kicked, end - kicked);
+	if (err < 0) {
+		if (err == -ESPIPE || err == -EINVAL || err == -ENOSYS)
 			f->hyg_off = true;
 		return;
 	}
@@ -166,8 +193,8 @@ static void sink_release(struct sink_file *f)
 
 	if (f->k.fd < 0 || f->hyg_off || end <= f->hyg_done)
 		return;
-	posix_fadvise(f->k.fd, f->hyg_done, end - f->hyg_done,
-		      POSIX_FADV_DONTNEED);
+	f->hyg->settle(f->hyg_arg, f->k.fd, f->hyg_done, end - f->hyg_done,
+		       false);
 	f->hyg_done = end;
 }
 
@@ -267,10 +294,7 @@ static int sink_file_begin(struct io_sink *k, size_t len)
 
 	if (k->fd < 0)
 		return -EBADF;
-	if (!f->owned || !f->size_limit || k->off == 0 ||
-	    (uint64_t)k->off + len <= f->size_limit)
-		return 0;
-	return sink_rotate(f);
+	return io_sink_file_rotates(k, len) ? sink_rotate(f) : 0;
 }
 
 /* One write(2) or pwrite(2) at the sink's offset. */
@@ -431,6 +455,8 @@ int io_sink_file_open(const struct io_sink_spec *spec, unsigned long subbuf,
 	f->k.subbuf = subbuf;
 	f->k.fd = -1;
 	f->parent_fd = -1;
+	f->hyg = &sink_sync_hyg;
+	f->hyg_arg = f;
 	if (spec->fd >= 0) {
 		sink_use_fd(f, spec->fd, 0);
 		ret = 0;
@@ -446,4 +472,39 @@ int io_sink_file_open(const struct io_sink_spec *spec, unsigned long subbuf,
 	}
 	*out = &f->k;
 	return 0;
+}
+
+/* ---- shared with sink_uring.c ------------------------------------------ */
+
+bool io_sink_file_owned(const struct io_sink *k)
+{
+	return k->ops == &sink_file_ops && ((const struct sink_file *)k)->owned;
+}
+
+void io_sink_file_set_hyg(struct io_sink *k, const struct sink_file_hyg *h,
+		void *arg)
+{
+	struct sink_file *f = sink_of(k);
+
+	f->hyg = h ? h : &sink_sync_hyg;
+	f->hyg_arg = h ? arg : f;
+}
+
+bool io_sink_file_rotates(const struct io_sink *k, size_t len)
+{
+	const struct sink_file *f = (const struct sink_file *)k;
+
+	return f->owned && f->size_limit && k->off != 0 &&
+	       (uint64_t)k->off + len > f->size_limit;
+}
+
+void io_sink_file_take(struct io_sink *k, size_t len)
+{
+	k->off += (off_t)len;
+	sink_of(k)->cur.bytes += len;
+}
+
+void io_sink_file_written(struct io_sink *k, off_t start, size_t len)
+{
+	sink_written(sink_of(k), start, len);
 }

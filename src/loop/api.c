@@ -215,3 +215,18 @@ KC_EXPORT int lttng_kconsumerd_set_relay(
 		collector_destroy(co);
 	return ret;
 }
+
+KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,
+		enum lttng_kconsumerd_io io)
+{
+	static const enum io_sink_io map[] = {
+		[LTTNG_KCONSUMERD_IO_DEFAULT] = IO_SINK_IO_DEFAULT,
+		[LTTNG_KCONSUMERD_IO_SYNC] = IO_SINK_IO_SYNC,
+		[LTTNG_KCONSUMERD_IO_URING] = IO_SINK_IO_URING,
+	};
+
+	if (!pub || (unsigned int)io >= sizeof(map) / sizeof(map[0]))
+		return -EINVAL;
+	streams_set_io(kc_ctx_of(pub)->streams, map[io]);
+	return io == LTTNG_KCONSUMERD_IO_URING ? io_uring_usable(NULL) : 0;
+}

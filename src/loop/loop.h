@@ -16,6 +16,8 @@
 
 #include <lttng/lttng-kconsumerd.h>
 
+#include "io.h"
+
 #define KC_EXPORT __attribute__((visibility("default")))
 
 struct event_base;
@@ -135,6 +137,9 @@ void streams_drain_all(struct streams *st);
 void streams_close_all(struct streams *st);
 void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count);
 int streams_set_relay(struct streams *st, struct collector *co);
+
+/* How the trace files of streams added from now on are written. */
+void streams_set_io(struct streams *st, enum io_sink_io io);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);

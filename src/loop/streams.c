@@ -72,6 +72,7 @@ struct streams {
 	uint64_t tracefile_size;	/* rotation of new streams' files */
 	uint32_t tracefile_count;
 	struct collector *collector;	/* new streams go to this relay */
+	enum io_sink_io sink_io;	/* how new streams' files are written */
 	size_t count;
 };
 
@@ -224,8 +225,9 @@ static int stream_wait_sink(struct stream *s)
 		return -EAGAIN;
 	stream_set_polled(s, false);
 	if (!s->sink_ev)
-		s->sink_ev = event_new(s->st->ctx->base, fd, EV_WRITE,
-				       stream_sink_cb, s);
+		s->sink_ev = event_new(s->st->ctx->base, fd,
+				       io_stream_wait_readable(s->io) ?
+				       EV_READ : EV_WRITE, stream_sink_cb, s);
 	if (!s->sink_ev || event_add(s->sink_ev, NULL) < 0)
 		return -ENOMEM;
 	s->waiting = true;
@@ -558,6 +560,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 			.tracefile_count = st->tracefile_count,
 			.paths = st->paths,
 			.relay = collector_link(st->collector),
+			.io = st->sink_io,
 		},
 	};
 	bool is_sink = false;
@@ -710,6 +713,11 @@ int streams_set_relay(struct streams *st, struct collector *co)
 		return -EALREADY;
 	st->collector = co;
 	return 0;
+}
+
+void streams_set_io(struct streams *st, enum io_sink_io io)
+{
+	st->sink_io = io;
 }
 
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)

@@ -87,6 +87,7 @@ static void test_bad_arguments(void **state)
 	struct lttng_kconsumerd_local_data *ctx = lttng_kconsumerd_create(NULL);
 	struct lttng_kconsumerd_stats st;
 	struct lttng_kconsumerd_fd fd = { .sessiond_fd = 1 };
+	int io;
 
 	assert_non_null(ctx);
 	assert_int_equal(lttng_kconsumerd_run(NULL), -EINVAL);
@@ -99,6 +100,17 @@ static void test_bad_arguments(void **state)
 	/* a struct that is not one of the consumer's streams is refused */
 	assert_int_equal(lttng_kconsumerd_on_read_subbuffer_mmap(ctx, &fd, 10), -EINVAL);
 	assert_int_equal(lttng_kconsumerd_on_read_subbuffer_splice(ctx, &fd, 10), -EINVAL);
+	/* how trace files are written: unknown values refused; io_uring may be
+	   refused by this kernel, then the files are written sync */
+	assert_int_equal(lttng_kconsumerd_set_io(NULL, LTTNG_KCONSUMERD_IO_SYNC),
+			 -EINVAL);
+	assert_int_equal(lttng_kconsumerd_set_io(ctx, (enum lttng_kconsumerd_io)7),
+			 -EINVAL);
+	assert_int_equal(lttng_kconsumerd_set_io(ctx, LTTNG_KCONSUMERD_IO_SYNC), 0);
+	io = lttng_kconsumerd_set_io(ctx, LTTNG_KCONSUMERD_IO_URING);
+	assert_true(io == 0 || io == -ENOSYS || io == -EPERM);
+	assert_int_equal(lttng_kconsumerd_set_io(ctx, LTTNG_KCONSUMERD_IO_DEFAULT),
+			 io);
 	/* no error socket: nothing is sent */
 	assert_int_equal(lttng_kconsumerd_send_error(ctx, KCONSUMERD_POLL_HUP), -1);
 	lttng_kconsumerd_should_exit(NULL);

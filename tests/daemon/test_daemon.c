@@ -166,9 +166,12 @@ static void test_options(void **state)
 	assert_non_null(strstr(out, "kconsumerd "));
 	assert_int_equal(run_status("--no-such-option", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "Usage"));
+	assert_int_equal(run_status("--io=fast", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "--io fast: not uring or sync"));
 }
 
-static void test_full_session(void **state)
+/* 8 pipe streams end to end, written the way extra (or the default) asks. */
+static void full_session(const char *extra)
 {
 	enum { N = 8, LEN = 3 * 1024 * 1024 + 17 };
 	struct daemon d;
@@ -176,7 +179,7 @@ static void test_full_session(void **state)
 	char path[PATH_MAX * 2];
 	int w[N];
 
-	daemon_start(&d, NULL);
+	daemon_start(&d, extra);
 	assert_int_equal(stat(d.cmd, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
 	for (int i = 0; i < N; i++) {
@@ -194,6 +197,17 @@ static void test_full_session(void **state)
 		harness_verify(path, 200 + i, LEN);
 	}
 	daemon_cleanup(&d);
+}
+
+static void test_full_session(void **state)
+{
+	full_session(NULL);
+}
+
+/* The same through io_uring (where it cannot be had, the sync way). */
+static void test_full_session_uring(void **state)
+{
+	full_session("--io=uring");
 }
 
 /* A second client is refused while one is served. */
@@ -250,7 +264,8 @@ static void test_sigterm_drains(void **state)
 }
 
 /* A full file system ends one stream with OUTFD_ERROR; the other goes on. */
-static void test_enospc_ends_one_stream(void **state)
+/* ENOSPC on one stream's file system ends that stream only. */
+static void enospc_ends_one_stream(const char *extra)
 {
 	struct daemon d;
 	char small[PATH_MAX * 2], path[PATH_MAX * 2];
@@ -260,7 +275,7 @@ static void test_enospc_ends_one_stream(void **state)
 		print_message("skipped: needs root to mount a small tmpfs\n");
 		skip();
 	}
-	daemon_start(&d, NULL);
+	daemon_start(&d, extra);
 	snprintf(small, sizeof(small), "%s/out/small", d.dir);
 	assert_int_equal(mkdir(small, 0755), 0);
 	assert_int_equal(mount("kc-test", small, "tmpfs", 0, "size=256k"), 0);
@@ -293,6 +308,16 @@ static void test_enospc_ends_one_stream(void **state)
 	harness_verify(path, 2, 200000);
 	umount2(small, MNT_DETACH);
 	daemon_cleanup(&d);
+}
+
+static void test_enospc_ends_one_stream(void **state)
+{
+	enospc_ends_one_stream(NULL);
+}
+
+static void test_enospc_ends_one_stream_uring(void **state)
+{
+	enospc_ends_one_stream("--io=uring");
 }
 
 /* A live socket path makes a second daemon refuse to start. */
@@ -617,9 +642,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_full_session),
+		cmocka_unit_test(test_full_session_uring),
 		cmocka_unit_test(test_second_client_refused),
 		cmocka_unit_test(test_sigterm_drains),
 		cmocka_unit_test(test_enospc_ends_one_stream),
+		cmocka_unit_test(test_enospc_ends_one_stream_uring),
 		cmocka_unit_test(test_live_socket_not_stolen),
 		cmocka_unit_test(test_live_socket_survives_probes),
 		cmocka_unit_test(test_flood_unread_error_socket),

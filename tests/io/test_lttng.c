@@ -403,7 +403,8 @@ static void test_rotation(void **state)
 		.kind = IO_KIND_LTTNG, .fds = { f->pub.consumerd_fd, -1 },
 		.nfds = 1, .output = f->mode, .max_sb_size = SB,
 		.sink = { .dirfd = -1, .path = NULL, .fd = -1,
-			  .tracefile_size = 2 * SB, .tracefile_count = 2 },
+			  .tracefile_size = 2 * SB, .tracefile_count = 2,
+			  .io = IO_SINK_IO_SYNC },	/* test_uring.c: uring */
 	};
 	size_t sizes[7] = { SB, SB, SB, SB, SB, SB, SB }, len;
 	unsigned char want[7 * SB], *got;
