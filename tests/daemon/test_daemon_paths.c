@@ -34,93 +34,8 @@
 
 #include <cmocka.h>
 
-#include "harness.h"
+#include "daemon_util.h"
 
-#define SB (64 * 1024)
-
-struct daemon {
-	char dir[PATH_MAX];
-	char cmd[PATH_MAX + 8];
-	char err[PATH_MAX + 8];
-	char out[PATH_MAX + 8];
-	char log[PATH_MAX + 8];
-	struct ksession *ks;
-	pid_t pid;
-};
-
-static const char *consumer_exe(void)
-{
-	const char *exe = getenv("KC_CONSUMERD");
-
-	return exe && *exe ? exe : "kconsumerd";
-}
-
-/* Start a daemon (-v, log to a file) and connect as its session daemon. */
-static void daemon_start(struct daemon *d)
-{
-	char *argv[] = { "kconsumerd", "-c", d->cmd, "-e", d->err, "-o",
-			 d->out, "-v", NULL };
-	int code = 0, logfd;
-
-	memset(d, 0, sizeof(*d));
-	harness_tmpdir(d->dir);
-	snprintf(d->cmd, sizeof(d->cmd), "%s/cmd", d->dir);
-	snprintf(d->err, sizeof(d->err), "%s/err", d->dir);
-	snprintf(d->out, sizeof(d->out), "%s/out", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-	argv[2] = d->cmd;
-	argv[4] = d->err;
-	argv[6] = d->out;
-	assert_int_equal(mkdir(d->out, 0755), 0);
-	assert_int_equal(ksession_new(&d->ks), 0);
-	assert_int_equal(ksession_err_listen(d->ks, d->err), 0);
-	logfd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	assert_true(logfd >= 0);
-	assert_int_equal(ksession_spawn(consumer_exe(), argv, logfd, &d->pid), 0);
-	close(logfd);
-	assert_int_equal(ksession_wait_code(d->ks, 10000, &code), 0);
-	assert_int_equal(code, KCONSUMERD_COMMAND_SOCK_READY);
-	assert_int_equal(ksession_cmd_connect(d->ks, d->cmd), 0);
-}
-
-/* EXIT_SUCCESS on the error socket, then exit status 0. */
-static void daemon_finish(struct daemon *d)
-{
-	int status = -1;
-
-	assert_int_equal(ksession_expect_code(d->ks, KCONSUMERD_EXIT_SUCCESS,
-					      10000, NULL), 0);
-	assert_int_equal(ksession_wait(d->pid, 10000, &status, NULL), 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-static void daemon_cleanup(struct daemon *d)
-{
-	if (getenv("KC_TEST_VERBOSE")) {
-		char cmd[PATH_MAX + 16];
-
-		snprintf(cmd, sizeof(cmd), "cat %s >&2", d->log);
-		if (system(cmd) < 0)
-			perror("system");
-	}
-	ksession_free(d->ks);
-	harness_rmtree(d->dir);
-}
-
-/* Add a pipe stream keyed key; returns the write end. */
-static int add_pipe(struct daemon *d, int key, const char *path)
-{
-	struct ksession_stream st;
-	int p[2];
-
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	ksession_stream_init(&st, p[0], path, SB);
-	st.key = key;
-	assert_int_equal(ksession_add_stream(d->ks, &st), 0);
-	close(p[0]);
-	return p[1];
-}
 
 static const char *out_path(struct daemon *d, const char *name)
 {
@@ -230,15 +145,15 @@ static void run_fifos(bool by_signal)
 	int w1, w2, w3, reader;
 	long added;
 
-	daemon_start(&d);
+	daemon_start(&d, NULL);
 	assert_int_equal(mkfifo(out_path(&d, "fifo_alone"), 0644), 0);
 	assert_int_equal(mkfifo(out_path(&d, "fifo_stalled"), 0644), 0);
 	reader = open(out_path(&d, "fifo_stalled"),
 		      O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	assert_true(reader >= 0);
-	w1 = add_pipe(&d, 1, "fifo_alone");
+	w1 = daemon_add_pipe(&d, 1, "fifo_alone");
 	expect_code(&d, KCONSUMERD_OUTFD_ERROR);
-	w2 = add_pipe(&d, 2, "fifo_stalled");
+	w2 = daemon_add_pipe(&d, 2, "fifo_stalled");
 	expect_code(&d, KCONSUMERD_OUTFD_ERROR);
 	expect_refusal_logged(&d, 1, ENXIO);
 	expect_refusal_logged(&d, 2, EINVAL);
@@ -247,7 +162,7 @@ static void run_fifos(bool by_signal)
 	expect_pipe_closed(w1);
 	expect_pipe_closed(w2);
 	/* the daemon is not stuck: a healthy stream is drained meanwhile */
-	w3 = add_pipe(&d, 3, "healthy");
+	w3 = daemon_add_pipe(&d, 3, "healthy");
 	harness_write_range(w3, 3, 0, 500000);
 	close(w3);
 	assert_int_equal(harness_wait_size(out_path(&d, "healthy"), 500000,
@@ -294,10 +209,10 @@ static void test_device_node(void **state)
 		print_message("[  SKIP    ] needs root to mknod a device node\n");
 		skip();
 	}
-	daemon_start(&d);
+	daemon_start(&d, NULL);
 	assert_int_equal(mknod(out_path(&d, "null"), S_IFCHR | 0666,
 			       makedev(1, 3)), 0);
-	w = add_pipe(&d, 7, "null");
+	w = daemon_add_pipe(&d, 7, "null");
 	expect_code(&d, KCONSUMERD_OUTFD_ERROR);
 	expect_refusal_logged(&d, 7, EINVAL);
 	assert_true(log_has_line(d.log, "key 7 ", "not a regular file", NULL));
@@ -305,7 +220,7 @@ static void test_device_node(void **state)
 	close(w);
 	assert_int_equal(stat(out_path(&d, "null"), &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
-	ok = add_pipe(&d, 8, "ok");
+	ok = daemon_add_pipe(&d, 8, "ok");
 	harness_write_range(ok, 8, 0, 100000);
 	close(ok);
 	assert_int_equal(ksession_stop(d.ks), 0);
@@ -322,19 +237,19 @@ static void test_two_keys_one_path(void **state)
 	int w1, w2, w3;
 	long added;
 
-	daemon_start(&d);
-	w1 = add_pipe(&d, 1, "kernel/same");
+	daemon_start(&d, NULL);
+	w1 = daemon_add_pipe(&d, 1, "kernel/same");
 	harness_write_range(w1, 1, 0, LEN / 2);
 	assert_int_equal(harness_wait_size(out_path(&d, "kernel/same"),
 					   LEN / 2, 10000), LEN / 2);
-	w2 = add_pipe(&d, 2, "kernel/same");
+	w2 = daemon_add_pipe(&d, 2, "kernel/same");
 	expect_code(&d, KCONSUMERD_OUTFD_ERROR);
 	expect_refusal_logged(&d, 2, EBUSY);
 	assert_true(log_has_line(d.log, "key 2 ", "already writes", NULL));
 	expect_pipe_closed(w2);
 	close(w2);
 	/* the same file through another spelling of the path, too */
-	w3 = add_pipe(&d, 3, "kernel/../kernel//same");
+	w3 = daemon_add_pipe(&d, 3, "kernel/../kernel//same");
 	expect_code(&d, KCONSUMERD_OUTFD_ERROR);
 	expect_refusal_logged(&d, 3, EBUSY);
 	close(w3);
@@ -388,7 +303,7 @@ static void test_symlink_swap_race(void **state)
 	long added, refused;
 	int w[N];
 
-	daemon_start(&d);
+	daemon_start(&d, NULL);
 	snprintf(outside, sizeof(outside), "%s/outside", d.dir);
 	assert_int_equal(mkdir(outside, 0755), 0);
 	assert_int_equal(mkdir(out_path(&d, "race"), 0755), 0);
@@ -402,7 +317,7 @@ static void test_symlink_swap_race(void **state)
 			snprintf(path, sizeof(path), "race/f_%d", i);
 		else
 			snprintf(path, sizeof(path), "race/sub_%d/f", i);
-		w[i] = add_pipe(&d, 1000 + i, path);
+		w[i] = daemon_add_pipe(&d, 1000 + i, path);
 	}
 	assert_int_equal(ksession_stop(d.ks), 0);
 	for (int i = 0; i < N; i++)
