@@ -6,7 +6,9 @@
  * refuses every other connection while one is served.  A connection that
  * closes before its first whole command header is a probe (a second
  * consumer checking whether the socket is live), not the session daemon
- * leaving: it is dropped and accepting goes on.  accept() failing
+ * leaving: it is dropped and accepting goes on; one that has closed by
+ * the time the next connection is accepted is dropped first, so the
+ * session daemon connecting right behind it is served.  accept() failing
  * for lack of fds pauses accepting for a second instead of spinning.
  */
 #include <errno.h>
@@ -145,6 +147,8 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	if (ctx->peer && !ctx->stopping)
+		sessiond_settle(ctx->peer);	/* a probe that closed goes */
 	if (ctx->peer || ctx->stopping) {
 		kc_warn(ctx, "refusing a second session daemon connection");
 		close(fd);

@@ -118,6 +118,7 @@ void listener_unlink_bound(void);
 int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out);
 void sessiond_destroy(struct sessiond *p);
 void sessiond_silence(struct sessiond *p);
+void sessiond_settle(struct sessiond *p);
 
 /* collector.c */
 int collector_create(struct kc_ctx *ctx, const char *url,

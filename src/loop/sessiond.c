@@ -295,6 +295,18 @@ int sessiond_create(struct kc_ctx *ctx, int fd, struct sessiond **out)
 	return 0;
 }
 
+/*
+ * A new connection is waiting while p is served: if p never sent a whole
+ * header, let it read what it has now, so that a probe which already
+ * closed is dropped (ctx->peer becomes NULL) before the new connection is
+ * judged, instead of that one being refused behind it.  May free p.
+ */
+void sessiond_settle(struct sessiond *p)
+{
+	if (!p->spoke)
+		sessiond_read_cb(p->fd, EV_READ, p);
+}
+
 /* Stop reading: the peer is lost and will be freed later. */
 void sessiond_silence(struct sessiond *p)
 {

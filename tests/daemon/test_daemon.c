@@ -324,6 +324,67 @@ static void test_live_socket_survives_probes(void **state)
 	daemon_cleanup(&d);
 }
 
+/* Wait (bounded) until pid is stopped by a signal. */
+static void wait_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *st;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 5000; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		st = strrchr(buf, ')');
+		if (st && st[1] == ' ' && st[2] == 'T')
+			return;
+		usleep(1000);
+	}
+	fail_msg("pid %d did not stop", (int)pid);
+}
+
+/*
+ * A session daemon that connects right behind a probe which has already
+ * closed (both waiting for the daemon, held stopped meanwhile) is served,
+ * not refused as a second session daemon.
+ */
+static void test_session_behind_closed_probe(void **state)
+{
+	struct daemon d;
+	char path[PATH_MAX * 2];
+	int w;
+
+	memset(&d, 0, sizeof(d));
+	harness_tmpdir(d.dir);
+	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
+	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
+	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
+	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
+	assert_int_equal(mkdir(d.out, 0755), 0);
+	assert_int_equal(ksession_new(&d.ks), 0);
+	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
+	daemon_spawn(&d, NULL);
+	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_COMMAND_SOCK_READY,
+					      10000, NULL), 0);
+	assert_int_equal(kill(d.pid, SIGSTOP), 0);
+	wait_stopped(d.pid);
+	daemon_probe(d.cmd, NULL, 0);
+	assert_int_equal(ksession_cmd_connect(d.ks, d.cmd), 0);
+	assert_int_equal(kill(d.pid, SIGCONT), 0);
+	w = daemon_add_pipe(&d, 1, "behind-probe");
+	harness_write_range(w, 1, 0, 50000);
+	close(w);
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	snprintf(path, sizeof(path), "%s/behind-probe", d.out);
+	harness_verify(path, 1, 50000);
+	daemon_cleanup(&d);
+}
+
 /* Count codes by kind as ksession reads them. */
 struct code_count {
 	long recv_fd, other, total;
@@ -547,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_enospc_ends_one_stream_uring),
 		cmocka_unit_test(test_live_socket_not_stolen),
 		cmocka_unit_test(test_live_socket_survives_probes),
+		cmocka_unit_test(test_session_behind_closed_probe),
 		cmocka_unit_test(test_flood_unread_error_socket),
 		cmocka_unit_test(test_stale_socket_replaced),
 		cmocka_unit_test(test_peer_uid_refused),
