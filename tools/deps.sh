@@ -6,6 +6,8 @@ set -euo pipefail
 
 pkgs=(gcc pkg-config meson ninja-build libevent-dev liburcu-dev libcmocka-dev
 	libzstd-dev scdoc liburing-dev)
+# the fault matrix's EIO file system (tests/faults/fault_fuse.c)
+pkgs+=(libfuse3-dev)
 # the peers the benchmarks measure against (bench/ust/lttng_peer.sh):
 # lttng-consumerd, lttng-relayd and lttng-ust's libc wrapper
 pkgs+=(lttng-tools liblttng-ust1)
