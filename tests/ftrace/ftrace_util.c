@@ -284,6 +284,9 @@ struct scan_ctx {
 };
 
 static bool scan_fail(struct scan_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool scan_fail(struct scan_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
