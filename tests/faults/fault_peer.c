@@ -7,14 +7,16 @@
  * it exits 0 when every check held, 1 when one failed (the reason on
  * stderr), 2 on a usage error.
  *
- *   streams EXE WORK OUT [--fail I] [--code N] [--log TEXT] PATH:BYTES...
+ *   streams EXE WORK OUT [--fail I] [--code N] [--log TEXT] [--arg ARG]
+ *           PATH:BYTES...
  *       pipe streams writing pattern bytes (stream i: seed i + 1).  Stream
  *       I (0-based) is the one meant to fail: the consumer must report
  *       code N for it and close it, the log must hold TEXT, its file must
  *       be a prefix of what was written (earlier data kept); every other
  *       stream must come out whole, byte for byte, and the consumer must
  *       exit with EXIT_SUCCESS.  recover_ms: from the fault's code to a
- *       further 64 KiB of another stream being in its file.
+ *       further 64 KiB of another stream being in its file.  ARG is one
+ *       more argument for the consumer (--io=uring, say).
  *   deaf EXE WORK OUT FLOOD
  *       a session daemon that reads nothing after COMMAND_SOCK_READY:
  *       FLOOD unknown commands (a code each), then a stream that must
@@ -66,6 +68,7 @@ struct peer_stream {
 
 struct peer {
 	const char *exe, *work, *out;
+	char *args[2];		/* more consumer arguments, NULL-terminated */
 	struct ksession *ks;
 	struct ksession_consumer c;
 	struct peer_stream st[PEER_MAX];
@@ -108,7 +111,7 @@ static int peer_start(struct peer *p)
 		return -ENOMEM;
 	p->c = (struct ksession_consumer){ .exe = p->exe, .rundir = p->work,
 		.outdir = p->out, .verbose = true, .timeout_ms = 10000,
-		.pid = -1 };
+		.extra_args = p->args, .pid = -1 };
 	ret = ksession_consumer_start(p->ks, &p->c);
 	if (ret < 0)
 		fprintf(stderr, "fault_peer: cannot start %s: %s\n", p->exe,
@@ -323,6 +326,8 @@ static int cmd_streams(int argc, char **argv)
 			want_code = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--log"))
 			log_text = argv[i + 1];
+		else if (!strcmp(argv[i], "--arg"))
+			p.args[0] = argv[i + 1];
 		else
 			return 2;
 	}

@@ -23,7 +23,8 @@
 #    with no inode left), EIO (a FUSE file system failing writes past
 #    128 KiB: no device-mapper error target is needed): OUTFD_ERROR, the
 #    errno text in the log, the failed stream's file a byte-exact prefix of
-#    what was written, the other stream whole, a clean exit.
+#    what was written, the other stream whole, a clean exit; ENOSPC
+#    mid-stream and EIO once more with the consumer's --io uring.
 #  - A session daemon that never reads its error socket (200,000 codes
 #    owed): the daemon still serves a stream and exits, in bounded time.
 #  - 10,000 connect/disconnect cycles on the command socket: no fd growth,
@@ -402,6 +403,14 @@ row_enospc() {
 	else
 		row "ENOSPC mid-stream" - - - "skipped: cannot mount a tmpfs"
 	fi
+	daemon_dirs enospc-uring
+	if mount_tmpfs "$o/small" size=256k; then
+		streams_row "ENOSPC mid-stream, --io uring" --code 1048 \
+			--arg --io=uring \
+			--log "No space left on device" small/full:4194304 ok:4194304
+	else
+		row "ENOSPC mid-stream, --io uring" - - - "skipped: cannot mount a tmpfs"
+	fi
 	daemon_dirs enospc-create
 	if mount_tmpfs "$o/noinode" size=1m,nr_inodes=1; then
 		streams_row "ENOSPC at file creation" --code 1048 \
@@ -419,17 +428,18 @@ why_no_dm() {
 	dmsetup targets 2>/dev/null | grep -q '^error' || echo "no error target"
 }
 
+# row_eio [CONSUMER-ARG]
 row_eio() {
-	local name why_skip nodm i
+	local name why_skip nodm i arg=${1:-} dirname=eio${1:+-uring}
 	nodm=$(why_no_dm)
-	name="EIO (FUSE${nodm:+; dm: $nodm})"
+	name="EIO (FUSE${nodm:+; dm: $nodm})${arg:+, ${arg/=/ }}"
 	why_skip=$(why_no_root)
 	[ -z "$why_skip" ] || { row "$name" - - - "skipped: $why_skip (mount)"; return; }
 	[ -n "$FUSE" ] || { row "$name" - - - "skipped: built without libfuse3"; return; }
 	[ -c /dev/fuse ] || { row "$name" - - - "skipped: no /dev/fuse"; return; }
-	daemon_dirs eio
-	mkdir -p "$o/eio" "$work/eio/backing"
-	"$FUSE" "$work/eio/backing" 131072 "$o/eio" >"$w/fuse.log" 2>&1 &
+	daemon_dirs "$dirname"
+	mkdir -p "$o/eio" "$work/$dirname/backing"
+	"$FUSE" "$work/$dirname/backing" 131072 "$o/eio" >"$w/fuse.log" 2>&1 &
 	local fusepid=$!
 	bg+=($fusepid)
 	for (( i = 0; i < 500; i++ )); do
@@ -442,7 +452,7 @@ row_eio() {
 	fi
 	mounts+=("$o/eio")
 	streams_row "$name" --code 1048 --log "Input/output error" \
-		eio/bad:4194304 ok:4194304
+		${arg:+--arg "$arg"} eio/bad:4194304 ok:4194304
 	umount "$o/eio" && wait "$fusepid"
 }
 
@@ -487,6 +497,7 @@ row_kill_session
 row_sigstop
 row_enospc
 row_eio
+row_eio --io=uring
 row_deaf
 row_cycles
 
