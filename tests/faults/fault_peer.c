@@ -81,6 +81,8 @@ struct peer {
 
 static bool peer_failed;
 
+static void peer_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void peer_fail(const char *fmt, ...)
 {
 	va_list ap;
