@@ -202,6 +202,7 @@ storm() {
 # (ksession's pid) and reaplog.
 start_recording() {
 	local dir=$1 i
+	ks=
 	mkdir -p "$dir"
 	reaplog=$dir/reap.log
 	"$REAP" "$KS" record -q -e "$EVENT" -b 1024 -d 30 -o "$dir/trace.dat" \
@@ -231,10 +232,11 @@ wait_reaper() {
 kill_consumer_once() {
 	local delay=$1 dir=$2 d c i
 	start_recording "$dir" || { why="ksession did not start"; return 1; }
-	d=$(wait_writing "$dir") || { why="the recording wrote nothing"; return 1; }
+	d=$(wait_writing "$dir") ||
+		{ why="the recording wrote nothing"; kill -KILL "$ks"; return 1; }
 	sleep "$(printf '%d.%03d' $(( delay / 1000 )) $(( delay % 1000 )))"
 	c=$(consumer_of "$ks")
-	[ -n "$c" ] || { why="no consumer"; return 1; }
+	[ -n "$c" ] || { why="no consumer"; kill -KILL "$ks"; return 1; }
 	kill -STOP "$ks"	# ksession leaves the files as they are
 	kill -KILL "$c"
 	for (( i = 0; i < 500; i++ )); do
@@ -286,8 +288,11 @@ row_kill_session() {
 	[ -z "$why_skip" ] || { row "$name" - - - "skipped: $why_skip"; return; }
 	storm 10
 	local stormpid=$!
-	start_recording "$dir" && d=$(wait_writing "$dir") ||
-		{ row "$name" - - - "FAIL: the recording did not start"; return; }
+	if ! start_recording "$dir" || ! d=$(wait_writing "$dir"); then
+		row "$name" - - - "FAIL: the recording did not start"
+		[ -n "${ks:-}" ] && kill -KILL "$ks"
+		return
+	fi
 	sleep 1
 	c=$(consumer_of "$ks")
 	t_kill=$(( $(date +%s%N) / 1000 ))
