@@ -47,10 +47,12 @@ static void kconsumerd_usage(FILE *out)
 "                                  this host's name)\n"
 "      --live[=USEC]               a live session, timer USEC microseconds\n"
 "                                  (default 1000000)\n"
-"      --io uring|sync             write trace files with io_uring (the\n"
+"      --io sync|direct|uring      write trace files from the loop itself\n"
+"                                  (sync, the default), the same with large\n"
+"                                  aligned writes bypassing the page cache\n"
+"                                  (direct: O_DIRECT), or with io_uring (the\n"
 "                                  loop never waits for the disk, at more\n"
-"                                  CPU per sub-buffer) or from the loop\n"
-"                                  itself (default)\n"
+"                                  CPU per sub-buffer)\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -140,9 +142,10 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			break;
 		}
 		case 'I':
-			if (strcmp(optarg, "uring") && strcmp(optarg, "sync")) {
-				fprintf(err, "kconsumerd: --io %s: not uring "
-					"or sync\n", optarg);
+			if (strcmp(optarg, "uring") && strcmp(optarg, "sync") &&
+			    strcmp(optarg, "direct")) {
+				fprintf(err, "kconsumerd: --io %s: not sync, "
+					"direct or uring\n", optarg);
 				return -1;
 			}
 			o->io = optarg;

@@ -132,11 +132,16 @@ static int configure_relay(struct lttng_kconsumerd_local_data *ctx,
 static void configure_io(struct lttng_kconsumerd_local_data *ctx,
 		const struct kconsumerd_options *o)
 {
-	int sync = o->io && !strcmp(o->io, "sync");
-	int ret = lttng_kconsumerd_set_io(ctx, sync ? LTTNG_KCONSUMERD_IO_SYNC :
-					  o->io ? LTTNG_KCONSUMERD_IO_URING :
-					  LTTNG_KCONSUMERD_IO_DEFAULT);
+	enum lttng_kconsumerd_io io = LTTNG_KCONSUMERD_IO_DEFAULT;
+	int ret;
 
+	if (o->io && !strcmp(o->io, "sync"))
+		io = LTTNG_KCONSUMERD_IO_SYNC;
+	else if (o->io && !strcmp(o->io, "direct"))
+		io = LTTNG_KCONSUMERD_IO_DIRECT;
+	else if (o->io)
+		io = LTTNG_KCONSUMERD_IO_URING;
+	ret = lttng_kconsumerd_set_io(ctx, io);
 	if (ret < 0)
 		logf_(o->io ? LTTNG_KCONSUMERD_LOG_WARNING :
 			      LTTNG_KCONSUMERD_LOG_INFO,

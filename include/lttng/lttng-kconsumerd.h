@@ -256,6 +256,7 @@ enum lttng_kconsumerd_io {
 	LTTNG_KCONSUMERD_IO_DEFAULT = 0,	/* SYNC, for now */
 	LTTNG_KCONSUMERD_IO_SYNC = 1,		/* write/splice from the loop */
 	LTTNG_KCONSUMERD_IO_URING = 2,		/* io_uring */
+	LTTNG_KCONSUMERD_IO_DIRECT = 3,		/* SYNC, large writes O_DIRECT */
 };
 
 /*
@@ -265,6 +266,10 @@ enum lttng_kconsumerd_io {
  * kernel's io_uring workers; a stream whose writes lag that far behind
  * waits (holding its sub-buffer) while the others go on.  SYNC writes and
  * splices from the loop itself (a slow disk then stalls every stream).
+ * DIRECT is SYNC where every write or splice of 128 KiB or more, aligned
+ * to 4 KiB in memory, length and file offset, bypasses the page cache
+ * (O_DIRECT): no copy, no writeback to wait for; smaller or unaligned
+ * writes, and file systems without O_DIRECT, go the SYNC way.
  * The default is SYNC: io_uring removes the loop's stalls in the file
  * system but costs more CPU per sub-buffer (the copy and a submission).
  * Returns 0; -EINVAL for an unknown value; or, when io_uring is asked for

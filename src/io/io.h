@@ -56,6 +56,7 @@ enum io_sink_io {
 	IO_SINK_IO_DEFAULT,	/* the sync way (io_uring costs more CPU) */
 	IO_SINK_IO_SYNC,	/* write/splice from the loop itself */
 	IO_SINK_IO_URING,	/* io_uring (the sync sink where unavailable) */
+	IO_SINK_IO_DIRECT,	/* sync, large aligned writes with O_DIRECT */
 };
 
 /* Where a stream's data goes. */

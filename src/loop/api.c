@@ -223,6 +223,7 @@ KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,
 		[LTTNG_KCONSUMERD_IO_DEFAULT] = IO_SINK_IO_DEFAULT,
 		[LTTNG_KCONSUMERD_IO_SYNC] = IO_SINK_IO_SYNC,
 		[LTTNG_KCONSUMERD_IO_URING] = IO_SINK_IO_URING,
+		[LTTNG_KCONSUMERD_IO_DIRECT] = IO_SINK_IO_DIRECT,
 	};
 
 	if (!pub || (unsigned int)io >= sizeof(map) / sizeof(map[0]))
