@@ -125,6 +125,10 @@ static void ksession_consumer_args(const struct ksession_consumer *c,
 		args[n++] = "--tracefile-count";
 		args[n++] = nums[1];
 	}
+	if (c->io) {
+		args[n++] = "--io";
+		args[n++] = (char *)c->io;
+	}
 	for (size_t i = 0; c->extra_args && c->extra_args[i] &&
 	     n < KSESSION_CONSUMER_MAX_ARGS; i++)
 		args[n++] = c->extra_args[i];
