@@ -161,6 +161,9 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 		lttng_kconsumerd_set_tracefile(ctx, o->tracefile_size,
 					       (uint32_t)o->tracefile_count);
 	configure_io(ctx, o);
+	if (o->buffer_percent >= 0)
+		lttng_kconsumerd_set_buffer_percent(ctx,
+				(unsigned int)o->buffer_percent);
 	if (o->output_dir) {
 		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
 		if (ret) {
@@ -178,6 +181,7 @@ int main(int argc, char **argv)
 	struct kconsumerd_options o = {
 		.cmd_sock = LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK,
 		.err_sock = LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK,
+		.buffer_percent = -1,
 	};
 	int ret = kconsumerd_parse_options(argc, argv, &o, stdout, stderr);
 

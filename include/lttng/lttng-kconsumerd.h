@@ -280,6 +280,18 @@ enum lttng_kconsumerd_io {
 extern int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *ctx,
 		enum lttng_kconsumerd_io io);
 
+/*
+ * Userspace (shm) streams added from now on ask their producer to wake the
+ * consumer only once percent % of the ring's sub-buffers wait (at least
+ * two; below two sub-buffers, at every one), as ftrace's buffer_percent
+ * does for kernel buffers: one wake-up then drains several sub-buffers in
+ * one write.  What waits below the threshold is read within 100 ms.  0
+ * wakes at every sub-buffer (what producers of shm minor 0 always do).
+ * The default is 25.  Returns 0, or -EINVAL above 100.
+ */
+extern int lttng_kconsumerd_set_buffer_percent(
+		struct lttng_kconsumerd_local_data *ctx, unsigned int percent);
+
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {
 	LTTNG_KCONSUMERD_LOG_ERR = 3,

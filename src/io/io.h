@@ -92,6 +92,9 @@ struct io_params {
 	int nfds;
 	enum lttng_event_output output;
 	unsigned long max_sb_size;
+	unsigned int wakeup_pct;	/* shm: ask the producer to wake us once
+					   this % of the ring waits (0: at
+					   every sub-buffer) */
 	struct io_sink_spec sink;
 };
 
@@ -128,6 +131,15 @@ void io_stream_destroy(struct io_stream *s);
 
 /* The fd the loop waits on for data (readable or POLLPRI). */
 int io_stream_poll_fd(const struct io_stream *s);
+
+/*
+ * Does the stream hold data its producer may not wake the loop for (a
+ * wake-up threshold, io_params.wakeup_pct)?  The loop looks on a timer.
+ */
+bool io_stream_quiet(const struct io_stream *s);
+
+/* Is that kind of wait possible for this stream at all? */
+bool io_stream_may_be_quiet(const struct io_stream *s);
 
 /* With a sub-buffer held: the fd to wait on (writable) before calling again. */
 int io_stream_wait_fd(const struct io_stream *s);

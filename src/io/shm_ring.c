@@ -293,6 +293,17 @@ void io_shm_ring_release_n(struct io_shm_ring *r,
 	__atomic_store_n(&r->hdr->consumed, r->consumed, __ATOMIC_RELEASE);
 }
 
+void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n)
+{
+	__atomic_store_n(&r->hdr->wakeup, n, __ATOMIC_RELAXED);
+}
+
+bool io_shm_ring_waiting(const struct io_shm_ring *r)
+{
+	return __atomic_load_n(&r->hdr->produced, __ATOMIC_RELAXED) !=
+	       r->consumed;
+}
+
 bool io_shm_ring_closed(const struct io_shm_ring *r)
 {
 	return __atomic_load_n(&r->hdr->closed, __ATOMIC_ACQUIRE) != 0;

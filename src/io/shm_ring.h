@@ -81,6 +81,12 @@ void io_shm_ring_release(struct io_shm_ring *r, const struct io_shm_subbuf *sb);
 void io_shm_ring_release_n(struct io_shm_ring *r,
 		const struct io_shm_subbuf *last, uint32_t n);
 
+/* Ask the producer to signal only once n sub-buffers wait (minor 1). */
+void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n);
+
+/* Is a committed sub-buffer not consumed yet? */
+bool io_shm_ring_waiting(const struct io_shm_ring *r);
+
 /* Has the producer closed the ring (acquire)? */
 bool io_shm_ring_closed(const struct io_shm_ring *r);
 

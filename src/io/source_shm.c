@@ -14,6 +14,11 @@
  * consumer behind catches up at less cost per byte.  They are released
  * together once the sink has them.
  *
+ * With io_params.wakeup_pct the consumer asks the producer (header field
+ * wakeup, minor 1) to write the eventfd only once that share of the
+ * ring's sub-buffers waits: one wake-up then drains several.  What waits
+ * below it is found by the loop's timer (quiet).
+ *
  * The eventfd is reset only once the ring was seen empty, and the ring is
  * looked at again after the reset: if the producer committed in between,
  * the eventfd is set again, so a ring with data left behind a spent
@@ -46,6 +51,7 @@ struct shm_source {
 	struct io_shm_subbuf cur;	/* the (first) sub-buffer being written */
 	struct io_shm_subbuf last;	/* the last one taken with it */
 	uint32_t ncur;			/* how many: cur to last */
+	uint32_t wakeup;		/* the threshold asked for, or 0 */
 };
 
 /* A memfd (by its /proc link) whose first bytes are our magic. */
@@ -84,6 +90,9 @@ static int shm_create(struct io_stream *s, const char **why)
 			       pub->max_sb_size, mmap_out, why);
 	if (ret < 0)
 		return ret;
+	p->wakeup = (uint32_t)((uint64_t)p->ring.nsb * s->wakeup_pct / 100);
+	if (p->wakeup > 1)
+		io_shm_ring_set_wakeup(&p->ring, p->wakeup);
 	if (!mmap_out) {
 		ret = io_pipe_open(s, pub->max_sb_size > SHM_BATCH ?
 				   pub->max_sb_size : SHM_BATCH);
@@ -256,6 +265,14 @@ static int shm_poll_fd(const struct io_stream *s)
 	return s->aux_fd;
 }
 
+/* Committed sub-buffers wait, and the producer may not say so. */
+static bool shm_quiet(const struct io_stream *s)
+{
+	const struct shm_source *p = shm_of(s);
+
+	return p->wakeup > 1 && io_shm_ring_waiting(&p->ring);
+}
+
 static const struct io_source_ops shm_splice = {
 	.create = shm_create,
 	.destroy = shm_destroy,
@@ -264,6 +281,7 @@ static const struct io_source_ops shm_splice = {
 	.flush = shm_flush,
 	.splice_in = shm_splice_in,
 	.poll_fd = shm_poll_fd,
+	.quiet = shm_quiet,
 };
 
 static const struct io_source_ops shm_mmap = {
@@ -274,6 +292,7 @@ static const struct io_source_ops shm_mmap = {
 	.flush = shm_flush,
 	.mmap_read_offset = shm_mmap_read_offset,
 	.poll_fd = shm_poll_fd,
+	.quiet = shm_quiet,
 };
 
 const struct io_kind_desc io_kind_shm = {

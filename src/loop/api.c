@@ -216,6 +216,15 @@ KC_EXPORT int lttng_kconsumerd_set_relay(
 	return ret;
 }
 
+KC_EXPORT int lttng_kconsumerd_set_buffer_percent(
+		struct lttng_kconsumerd_local_data *pub, unsigned int percent)
+{
+	if (!pub || percent > 100)
+		return -EINVAL;
+	streams_set_wakeup(kc_ctx_of(pub)->streams, percent);
+	return 0;
+}
+
 KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,
 		enum lttng_kconsumerd_io io)
 {

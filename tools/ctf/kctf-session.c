@@ -53,7 +53,10 @@ static void session_on_code(int code, void *priv)
 int kctf_consumer_start(struct kctf *k)
 {
 	char why[PATH_MAX + 128], live[32];
-	char *relay_args[] = { "--relay", NULL, "--session", "kctf", NULL, NULL };
+	char *relay_args[] = { "--relay", NULL, "--session", "kctf", NULL, NULL,
+			       NULL, NULL };
+	char *pct_args[] = { "--buffer-percent", (char *)k->o.buffer_percent,
+			     NULL };
 	int ret;
 
 	k->consumer_bin = cli_find_consumer(k->o.consumer);
@@ -75,6 +78,14 @@ int kctf_consumer_start(struct kctf *k)
 		relay_args[4] = k->o.live_usec ? live : NULL;
 	} else {
 		relay_args[0] = NULL;
+	}
+	if (k->o.buffer_percent) {	/* after the relay's, or first */
+		char **at = relay_args;
+
+		while (*at)
+			at++;
+		at[0] = pct_args[0];
+		at[1] = pct_args[1];
 	}
 	ret = k->consumer_bin ? ksession_new(&k->ks) : -ENOMEM;
 	if (ret == 0) {

@@ -31,6 +31,7 @@ enum {	/* long-only options */
 	KCTF_OPT_SIZE = 256,
 	KCTF_OPT_COUNT,
 	KCTF_OPT_IO,
+	KCTF_OPT_PERCENT,
 };
 
 /* The run a signal ends (threads stop, the trace is closed normally). */
@@ -86,6 +87,9 @@ static void kctf_usage(FILE *out)
 	      "      --tracefile-count N\n"
 	      "                        with --tracefile-size: keep only the newest\n"
 	      "                        N files of each stream (a flight recorder)\n"
+	      "      --buffer-percent P  kconsumerd is woken once P% of a ring's\n"
+	      "                        sub-buffers wait (kconsumerd's default 25;\n"
+	      "                        0: at every sub-buffer)\n"
 	      "      --io IO           how kconsumerd writes the files: sync\n"
 	      "                        (default), direct (O_DIRECT for sub-buffers\n"
 	      "                        of 128 KiB and more) or uring\n"
@@ -200,6 +204,10 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 	case KCTF_OPT_COUNT:
 		return kctf_number(arg, 1, UINT32_MAX, &o->tracefile_count,
 				   "the tracefile count");
+	case KCTF_OPT_PERCENT:
+		why = kctf_number(arg, 0, 100, &v, "the buffer percentage");
+		o->buffer_percent = arg;
+		break;
 	case KCTF_OPT_IO:
 		if (strcmp(arg, "sync") && strcmp(arg, "direct") &&
 		    strcmp(arg, "uring"))
@@ -265,6 +273,7 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "consumer", required_argument, NULL, 'c' },
 		{ "tracefile-size", required_argument, NULL, KCTF_OPT_SIZE },
 		{ "io", required_argument, NULL, KCTF_OPT_IO },
+		{ "buffer-percent", required_argument, NULL, KCTF_OPT_PERCENT },
 		{ "tracefile-count", required_argument, NULL, KCTF_OPT_COUNT },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "relay", required_argument, NULL, 'R' },
