@@ -53,10 +53,7 @@ static void session_on_code(int code, void *priv)
 int kctf_consumer_start(struct kctf *k)
 {
 	char why[PATH_MAX + 128], live[32];
-	char *relay_args[] = { "--relay", NULL, "--session", "kctf", NULL, NULL,
-			       NULL, NULL };
-	char *pct_args[] = { "--buffer-percent", (char *)k->o.buffer_percent,
-			     NULL };
+	char *relay_args[] = { "--relay", NULL, "--session", "kctf", NULL, NULL };
 	int ret;
 
 	k->consumer_bin = cli_find_consumer(k->o.consumer);
@@ -66,6 +63,7 @@ int kctf_consumer_start(struct kctf *k)
 		.tracefile_size = k->o.tracefile_size,
 		.tracefile_count = k->o.tracefile_count,
 		.io = k->o.io,
+		.buffer_percent = k->o.buffer_percent,
 		.extra_args = relay_args,
 		/* its own group: a terminal's Ctrl-C reaches kctf only, which
 		 * then ends the trace itself */
@@ -78,14 +76,6 @@ int kctf_consumer_start(struct kctf *k)
 		relay_args[4] = k->o.live_usec ? live : NULL;
 	} else {
 		relay_args[0] = NULL;
-	}
-	if (k->o.buffer_percent) {	/* after the relay's, or first */
-		char **at = relay_args;
-
-		while (*at)
-			at++;
-		at[0] = pct_args[0];
-		at[1] = pct_args[1];
 	}
 	ret = k->consumer_bin ? ksession_new(&k->ks) : -ENOMEM;
 	if (ret == 0) {
