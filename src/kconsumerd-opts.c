@@ -47,10 +47,16 @@ static void kconsumerd_usage(FILE *out)
 "                                  this host's name)\n"
 "      --live[=USEC]               a live session, timer USEC microseconds\n"
 "                                  (default 1000000)\n"
-"      --io uring|sync             write trace files with io_uring (the\n"
+"      --io sync|direct|uring      write trace files from the loop itself\n"
+"                                  (sync, the default), the same with large\n"
+"                                  aligned writes bypassing the page cache\n"
+"                                  (direct: O_DIRECT), or with io_uring (the\n"
 "                                  loop never waits for the disk, at more\n"
-"                                  CPU per sub-buffer) or from the loop\n"
-"                                  itself (default)\n"
+"                                  CPU per sub-buffer)\n"
+"      --buffer-percent P          userspace (shm) rings: the producer wakes\n"
+"                                  the consumer once P%% of the sub-buffers\n"
+"                                  wait (default 25; 0: at every one); what\n"
+"                                  waits below is read within 100 ms\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -91,6 +97,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "hostname", required_argument, NULL, 'H' },
 		{ "live", optional_argument, NULL, 'L' },
 		{ "io", required_argument, NULL, 'I' },
+		{ "buffer-percent", required_argument, NULL, 'P' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -123,6 +130,18 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			o->tracefile_count = (unsigned long)n;
 			break;
 		}
+		case 'P': {
+			unsigned long long n;
+
+			if (opts_number(optarg, &n, err, "--buffer-percent") < 0 ||
+			    n > 100) {
+				fprintf(err, "kconsumerd: --buffer-percent %s: "
+					"from 0 to 100\n", optarg);
+				return -1;
+			}
+			o->buffer_percent = (int)n;
+			break;
+		}
 		case 'R': o->relay = optarg; break;
 		case 'N': o->session = optarg; break;
 		case 'H': o->hostname = optarg; break;
@@ -140,9 +159,10 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			break;
 		}
 		case 'I':
-			if (strcmp(optarg, "uring") && strcmp(optarg, "sync")) {
-				fprintf(err, "kconsumerd: --io %s: not uring "
-					"or sync\n", optarg);
+			if (strcmp(optarg, "uring") && strcmp(optarg, "sync") &&
+			    strcmp(optarg, "direct")) {
+				fprintf(err, "kconsumerd: --io %s: not sync, "
+					"direct or uring\n", optarg);
 				return -1;
 			}
 			o->io = optarg;

@@ -18,7 +18,8 @@ struct kconsumerd_options {
 	const char *session;	/* relay session name, or NULL (default) */
 	const char *hostname;	/* relay host name, or NULL (this host's) */
 	unsigned long live_usec; /* live timer, 0: not live */
-	const char *io;		/* "uring", "sync" or NULL (the default) */
+	const char *io;		/* "sync", "direct", "uring" or NULL (default) */
+	int buffer_percent;	/* shm wake-up threshold, -1: the default */
 	int daemonize;
 	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
 };

@@ -132,11 +132,16 @@ static int configure_relay(struct lttng_kconsumerd_local_data *ctx,
 static void configure_io(struct lttng_kconsumerd_local_data *ctx,
 		const struct kconsumerd_options *o)
 {
-	int sync = o->io && !strcmp(o->io, "sync");
-	int ret = lttng_kconsumerd_set_io(ctx, sync ? LTTNG_KCONSUMERD_IO_SYNC :
-					  o->io ? LTTNG_KCONSUMERD_IO_URING :
-					  LTTNG_KCONSUMERD_IO_DEFAULT);
+	enum lttng_kconsumerd_io io = LTTNG_KCONSUMERD_IO_DEFAULT;
+	int ret;
 
+	if (o->io && !strcmp(o->io, "sync"))
+		io = LTTNG_KCONSUMERD_IO_SYNC;
+	else if (o->io && !strcmp(o->io, "direct"))
+		io = LTTNG_KCONSUMERD_IO_DIRECT;
+	else if (o->io)
+		io = LTTNG_KCONSUMERD_IO_URING;
+	ret = lttng_kconsumerd_set_io(ctx, io);
 	if (ret < 0)
 		logf_(o->io ? LTTNG_KCONSUMERD_LOG_WARNING :
 			      LTTNG_KCONSUMERD_LOG_INFO,
@@ -156,6 +161,9 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 		lttng_kconsumerd_set_tracefile(ctx, o->tracefile_size,
 					       (uint32_t)o->tracefile_count);
 	configure_io(ctx, o);
+	if (o->buffer_percent >= 0)
+		lttng_kconsumerd_set_buffer_percent(ctx,
+				(unsigned int)o->buffer_percent);
 	if (o->output_dir) {
 		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
 		if (ret) {
@@ -173,6 +181,7 @@ int main(int argc, char **argv)
 	struct kconsumerd_options o = {
 		.cmd_sock = LTTNG_KCONSUMERD_DEFAULT_CMD_SOCK,
 		.err_sock = LTTNG_KCONSUMERD_DEFAULT_ERR_SOCK,
+		.buffer_percent = -1,
 	};
 	int ret = kconsumerd_parse_options(argc, argv, &o, stdout, stderr);
 

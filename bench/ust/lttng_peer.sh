@@ -15,7 +15,9 @@
 #     trace directory;
 #  2. kctf -n THREADS with the same sub-buffers, slowed to that run's byte
 #     rate (-r, from the event size kctf showed in a calibration run) for
-#     the same bytes, with kconsumerd in mmap mode, then in splice mode;
+#     the same bytes, with kconsumerd in each of KC_MODES (default: mmap,
+#     splice, and both again with --io direct: O_DIRECT for sub-buffers
+#     of 128 KiB and more);
 #     kconsumerd's CPU (its rusage, as kctf prints it) minus a run
 #     recording nothing (its start-up and exit);
 #  3. the same lttng session streamed to a private lttng-relayd on
@@ -31,7 +33,8 @@
 #
 # Usage: bench/ust/lttng_peer.sh [BUILD_DIR]    (default: build; needs root)
 # Environment: RUNS (3), SECS (3), THREADS (1), SUBBUFS ("65536 1048576"),
-# RELAY (1; 0 skips step 3).  Skips, with the reason, when lttng-tools or
+# RELAY (1; 0 skips step 3), KC_MODES ("mmap splice mmap+direct
+# splice+direct": MODE[+IO], IO a kconsumerd --io value).  Skips, with the reason, when lttng-tools or
 # liblttng-ust is missing (tools/deps.sh lttng-tools liblttng-ust1).
 set -euo pipefail
 
@@ -43,6 +46,7 @@ secs=${SECS:-3}
 threads=${THREADS:-1}
 subbufs=${SUBBUFS:-"65536 1048576"}
 relay=${RELAY:-1}
+kc_modes=${KC_MODES:-"mmap splice mmap+direct splice+direct"}
 storm=$build/bench/ust/malloc_storm
 kctf=$build/tools/ctf/kctf
 consumer=$build/src/kconsumerd
@@ -166,12 +170,14 @@ lttng_run() {
 $(awk -v a="$r0" -v b="$r1" 'BEGIN { print b - a }') $lost"
 }
 
-# One kctf run: $1 mode, $2 sub-buffer bytes, $3 events per thread, $4
-# rate per thread (0: flat out).  Prints kctf's -M line and the bytes on disk.
+# One kctf run: $1 MODE[+IO], $2 sub-buffer bytes, $3 events per thread,
+# $4 rate per thread (0: flat out).  Prints kctf's -M line and the bytes
+# on disk.
 kctf_run() {
-	local dir=$tmp/kctf-trace line
-	line=$("$kctf" -n "$threads" -e "$3" -r "$4" -s "$2" -b 8 -m "$1" \
-		-c "$consumer" -M -o "$dir")
+	local dir=$tmp/kctf-trace line io=()
+	[ "${1#*+}" = "$1" ] || io=(--io "${1#*+}")
+	line=$("$kctf" -n "$threads" -e "$3" -r "$4" -s "$2" -b 8 -m "${1%%+*}" \
+		"${io[@]}" -c "$consumer" -M -o "$dir")
 	echo "$line disk=$(du -sb "$dir" | awk '{ print $1 }')"
 	rm -rf "$dir"
 	sync
@@ -188,7 +194,7 @@ kctf_matched() {
 		'BEGIN { printf "%d", b / s / e / t }')
 	line=$(kctf_run "$1" "$2" "$ev" "$rate")
 	echo "$(kv disk "$line") $(kv seconds "$line") \
-$(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[$1]}" 'BEGIN { print c - z }') \
+$(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[${1%%+*}]}" 'BEGIN { print c - z }') \
 0 $(kv discarded "$line")"
 }
 
@@ -217,6 +223,8 @@ rows = [l.split() for l in open(sys.argv[1])]
 def per_gb(r): return float(r[4]) / (float(r[2]) / 1e9)
 names = {'lttng-local': 'lttng-consumerd, local files',
          'kc-mmap': 'kconsumerd mmap (kctf)', 'kc-splice': 'kconsumerd splice (kctf)',
+         'kc-mmap+direct': 'kconsumerd mmap --io direct',
+         'kc-splice+direct': 'kconsumerd splice --io direct',
          'lttng-relay': 'lttng-consumerd -> lttng-relayd'}
 for sb in sorted({int(r[1]) for r in rows}):
     print(f"\n8 x {sb // 1024} KiB sub-buffers, {sys.argv[2]} alternating runs: "
@@ -258,7 +266,7 @@ for sb in $subbufs; do
 		fi
 		read -r bytes s _ <<< "$line"
 		echo "lttng-local $sb $line" >> "$tmp/results"
-		for m in mmap splice; do
+		for m in $kc_modes; do
 			echo "  run $i/$runs, 8 x $sb: kconsumerd $m at $(awk -v b="$bytes" -v s="$s" \
 				'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
 			echo "kc-$m $sb $(kctf_matched "$m" "$sb" "$bytes" "$s")" >> "$tmp/results"

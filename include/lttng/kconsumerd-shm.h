@@ -29,7 +29,7 @@
  *   produced, discarded, closed  written by the producer only
  *   subbuf[n % num_subbuf]       written by the producer while it owns
  *                                slot n, before it publishes produced = n+1
- *   consumed                     written by the consumer only
+ *   consumed, wakeup             written by the consumer only
  *
  * Memory ordering (C11 / __atomic builtins):
  *   producer commit:  write the data and the slot's descriptor, then
@@ -39,6 +39,15 @@
  *                     the trace file, store-release consumed = n + 1;
  *   producer reuse:   load-acquire consumed before it opens sub-buffer n;
  *                     slot n % num_subbuf is free while n - consumed < num_subbuf;
+ *   wake-ups:         (minor 1) the consumer may set wakeup = W > 1 (relaxed)
+ *                     before it reads: a commit then writes the eventfd
+ *                     only once W sub-buffers or more are committed and not
+ *                     consumed (produced - consumed >= W), so that one
+ *                     wake-up drains several; kcshm_stream_flush and close
+ *                     always write it.  A consumer that sets W looks at
+ *                     the ring on a timer too, for what waits below W.
+ *                     Producers of minor 0 write the eventfd at every
+ *                     commit, which is always correct.
  *   end of stream:    the last commit, then store-release closed = 1, then
  *                     write(eventfd, 1).  The consumer loads closed with
  *                     acquire, reloads produced, and ends the stream once it
@@ -70,7 +79,7 @@ extern "C" {
 
 #define KCSHM_MAGIC		0x4853434bu	/* "KCSH" in little-endian memory */
 #define KCSHM_VERSION_MAJOR	1		/* layout changes: refused */
-#define KCSHM_VERSION_MINOR	0		/* compatible additions */
+#define KCSHM_VERSION_MINOR	1		/* compatible additions (1: wakeup) */
 
 /* Limits the consumer enforces on the geometry. */
 #define KCSHM_MIN_SUBBUFS	2
@@ -109,7 +118,10 @@ struct kcshm_header {
 
 	/* written by the consumer: bytes 128-191 */
 	uint64_t consumed;	/* sub-buffers consumed (store-release) */
-	uint64_t reserved3[7];
+	uint32_t wakeup;	/* signal once this many are committed and not
+				   consumed; 0 or 1: at every commit */
+	uint32_t reserved4;
+	uint64_t reserved3[6];
 
 	/* bytes 192-: one descriptor per slot */
 	struct kcshm_subbuf subbuf[];

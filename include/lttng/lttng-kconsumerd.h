@@ -256,6 +256,7 @@ enum lttng_kconsumerd_io {
 	LTTNG_KCONSUMERD_IO_DEFAULT = 0,	/* SYNC, for now */
 	LTTNG_KCONSUMERD_IO_SYNC = 1,		/* write/splice from the loop */
 	LTTNG_KCONSUMERD_IO_URING = 2,		/* io_uring */
+	LTTNG_KCONSUMERD_IO_DIRECT = 3,		/* SYNC, large writes O_DIRECT */
 };
 
 /*
@@ -265,6 +266,10 @@ enum lttng_kconsumerd_io {
  * kernel's io_uring workers; a stream whose writes lag that far behind
  * waits (holding its sub-buffer) while the others go on.  SYNC writes and
  * splices from the loop itself (a slow disk then stalls every stream).
+ * DIRECT is SYNC where every write or splice of 128 KiB or more, aligned
+ * to 4 KiB in memory, length and file offset, bypasses the page cache
+ * (O_DIRECT): no copy, no writeback to wait for; smaller or unaligned
+ * writes, and file systems without O_DIRECT, go the SYNC way.
  * The default is SYNC: io_uring removes the loop's stalls in the file
  * system but costs more CPU per sub-buffer (the copy and a submission).
  * Returns 0; -EINVAL for an unknown value; or, when io_uring is asked for
@@ -274,6 +279,18 @@ enum lttng_kconsumerd_io {
  */
 extern int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *ctx,
 		enum lttng_kconsumerd_io io);
+
+/*
+ * Userspace (shm) streams added from now on ask their producer to wake the
+ * consumer only once percent % of the ring's sub-buffers wait (at least
+ * two; below two sub-buffers, at every one), as ftrace's buffer_percent
+ * does for kernel buffers: one wake-up then drains several sub-buffers in
+ * one write.  What waits below the threshold is read within 100 ms.  0
+ * wakes at every sub-buffer (what producers of shm minor 0 always do).
+ * The default is 25.  Returns 0, or -EINVAL above 100.
+ */
+extern int lttng_kconsumerd_set_buffer_percent(
+		struct lttng_kconsumerd_local_data *ctx, unsigned int percent);
 
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {

@@ -84,6 +84,8 @@ struct io_source_ops {
 	int (*mmap_read_offset)(struct io_stream *s, unsigned long *off);
 	/* the fd the loop waits on, when it is not consumerd_fd (shm) */
 	int (*poll_fd)(const struct io_stream *s);
+	/* optional: data ready that the producer may not signal (shm) */
+	bool (*quiet)(const struct io_stream *s);
 };
 
 /* One stream kind: recognised from the fd, one ops table per mode. */
@@ -106,7 +108,12 @@ struct io_sink_ops {
 	ssize_t (*splice_from)(struct io_sink *k, int pipe_r, size_t len);
 	/* the sub-buffer begun last, of units sub-buffers, is complete */
 	int (*boundary)(struct io_sink *k, unsigned int units);
-	/* bytes that may still go before the next rotation (SIZE_MAX: no limit) */
+	/*
+	 * bytes the next sub-buffer may have: up to the next rotation, or
+	 * one sub-buffer for a sink that takes one packet per begin (the
+	 * relay indexes each); SIZE_MAX: no limit.  Sources that can hand
+	 * out several sub-buffers at once stay within it.
+	 */
 	size_t (*room)(const struct io_sink *k);
 	/* the fd to wait on (writable) when full, or -1 */
 	int (*wait_fd)(const struct io_sink *k);
@@ -148,6 +155,7 @@ struct io_stream {
 	size_t pipe_size;	/* its real capacity */
 	bool mapped;		/* pub->mmap_base is our mapping */
 	size_t chunk_max;	/* pipe sources: largest chunk */
+	unsigned int wakeup_pct; /* io_params.wakeup_pct */
 	bool eof;
 	struct io_held held;
 	struct io_sink *sink;

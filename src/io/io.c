@@ -432,6 +432,7 @@ static int io_stream_new(struct lttng_kconsumerd_fd *pub,
 	}
 	s->pub = pub;
 	s->kind = p->kind;
+	s->wakeup_pct = p->wakeup_pct > 100 ? 100 : p->wakeup_pct;
 	s->src = ops;
 	s->aux_fd = p->nfds > 1 ? p->fds[1] : -1;
 	s->pipe[0] = s->pipe[1] = -1;
@@ -541,6 +542,16 @@ int io_stream_poll_fd(const struct io_stream *s)
 	if (!s)
 		return -1;
 	return s->src->poll_fd ? s->src->poll_fd(s) : s->pub->consumerd_fd;
+}
+
+bool io_stream_quiet(const struct io_stream *s)
+{
+	return s && s->src->quiet && s->src->quiet(s);
+}
+
+bool io_stream_may_be_quiet(const struct io_stream *s)
+{
+	return s && s->src->quiet && s->wakeup_pct > 0;
 }
 
 int io_stream_wait_fd(const struct io_stream *s)

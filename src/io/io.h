@@ -56,6 +56,7 @@ enum io_sink_io {
 	IO_SINK_IO_DEFAULT,	/* the sync way (io_uring costs more CPU) */
 	IO_SINK_IO_SYNC,	/* write/splice from the loop itself */
 	IO_SINK_IO_URING,	/* io_uring (the sync sink where unavailable) */
+	IO_SINK_IO_DIRECT,	/* sync, large aligned writes with O_DIRECT */
 };
 
 /* Where a stream's data goes. */
@@ -91,6 +92,9 @@ struct io_params {
 	int nfds;
 	enum lttng_event_output output;
 	unsigned long max_sb_size;
+	unsigned int wakeup_pct;	/* shm: ask the producer to wake us once
+					   this % of the ring waits (0: at
+					   every sub-buffer) */
 	struct io_sink_spec sink;
 };
 
@@ -127,6 +131,15 @@ void io_stream_destroy(struct io_stream *s);
 
 /* The fd the loop waits on for data (readable or POLLPRI). */
 int io_stream_poll_fd(const struct io_stream *s);
+
+/*
+ * Does the stream hold data its producer may not wake the loop for (a
+ * wake-up threshold, io_params.wakeup_pct)?  The loop looks on a timer.
+ */
+bool io_stream_quiet(const struct io_stream *s);
+
+/* Is that kind of wait possible for this stream at all? */
+bool io_stream_may_be_quiet(const struct io_stream *s);
 
 /* With a sub-buffer held: the fd to wait on (writable) before calling again. */
 int io_stream_wait_fd(const struct io_stream *s);

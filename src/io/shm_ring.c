@@ -217,11 +217,15 @@ void io_shm_ring_close(struct io_shm_ring *r)
 	r->data_len = r->hdr_len = 0;
 }
 
-/* Load the descriptor of sub-buffer r->consumed once, and check it. */
-static int shm_read_desc(struct io_shm_ring *r, struct io_shm_subbuf *sb,
+/*
+ * Load the descriptor of sub-buffer n once, and check it; prev_discarded
+ * is the discard count of the sub-buffer before it.
+ */
+static int shm_read_desc(struct io_shm_ring *r, uint64_t n,
+		uint64_t prev_discarded, struct io_shm_subbuf *sb,
 		const char **why)
 {
-	uint32_t slot = (uint32_t)(r->consumed % r->nsb);
+	uint32_t slot = (uint32_t)(n % r->nsb);
 	const struct kcshm_subbuf *d = &r->hdr->subbuf[slot];
 	uint64_t data, padded;
 
@@ -229,11 +233,11 @@ static int shm_read_desc(struct io_shm_ring *r, struct io_shm_subbuf *sb,
 	data = __atomic_load_n(&d->data_size, __ATOMIC_RELAXED);
 	padded = __atomic_load_n(&d->padded_size, __ATOMIC_RELAXED);
 	sb->discarded = __atomic_load_n(&d->discarded, __ATOMIC_RELAXED);
-	if (sb->seq != r->consumed)
+	if (sb->seq != n)
 		return shm_bad(why, "shm descriptor holds another sub-buffer");
 	if (data > padded || padded > r->sb_size)
 		return shm_bad(why, "shm sub-buffer size beyond the sub-buffer");
-	if (sb->discarded < r->discarded)
+	if (sb->discarded < prev_discarded)
 		return shm_bad(why, "shm discarded count went backwards");
 	sb->data_size = (size_t)data;
 	sb->padded_size = (size_t)padded;
@@ -254,7 +258,23 @@ int io_shm_ring_peek(struct io_shm_ring *r, struct io_shm_subbuf *sb,
 		return 0;
 	if (ready > r->nsb)
 		return shm_bad(why, "shm produced position beyond the ring");
-	ret = shm_read_desc(r, sb, why);
+	ret = shm_read_desc(r, r->consumed, r->discarded, sb, why);
+	return ret < 0 ? ret : 1;
+}
+
+int io_shm_ring_peek_next(struct io_shm_ring *r,
+		const struct io_shm_subbuf *prev, struct io_shm_subbuf *sb,
+		const char **why)
+{
+	uint64_t produced, n = prev->seq + 1;
+	int ret;
+
+	produced = __atomic_load_n(&r->hdr->produced, __ATOMIC_ACQUIRE);
+	if (produced - r->consumed > r->nsb)
+		return shm_bad(why, "shm produced position beyond the ring");
+	if (n - r->consumed >= produced - r->consumed)	/* not committed */
+		return 0;
+	ret = shm_read_desc(r, n, prev->discarded, sb, why);
 	return ret < 0 ? ret : 1;
 }
 
@@ -263,6 +283,25 @@ void io_shm_ring_release(struct io_shm_ring *r, const struct io_shm_subbuf *sb)
 	r->discarded = sb->discarded;
 	r->consumed++;
 	__atomic_store_n(&r->hdr->consumed, r->consumed, __ATOMIC_RELEASE);
+}
+
+void io_shm_ring_release_n(struct io_shm_ring *r,
+		const struct io_shm_subbuf *last, uint32_t n)
+{
+	r->discarded = last->discarded;
+	r->consumed += n;
+	__atomic_store_n(&r->hdr->consumed, r->consumed, __ATOMIC_RELEASE);
+}
+
+void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n)
+{
+	__atomic_store_n(&r->hdr->wakeup, n, __ATOMIC_RELAXED);
+}
+
+bool io_shm_ring_waiting(const struct io_shm_ring *r)
+{
+	return __atomic_load_n(&r->hdr->produced, __ATOMIC_RELAXED) !=
+	       r->consumed;
 }
 
 bool io_shm_ring_closed(const struct io_shm_ring *r)

@@ -63,8 +63,29 @@ void io_shm_ring_close(struct io_shm_ring *r);
 int io_shm_ring_peek(struct io_shm_ring *r, struct io_shm_subbuf *sb,
 		const char **why);
 
+/*
+ * The sub-buffer after prev (from a peek, not released yet), when it is
+ * committed too: 1 and *sb, 0 when it is not, or -EPROTO with *why.
+ */
+int io_shm_ring_peek_next(struct io_shm_ring *r,
+		const struct io_shm_subbuf *prev, struct io_shm_subbuf *sb,
+		const char **why);
+
 /* sb (from peek) is written out: give its slot back to the producer. */
 void io_shm_ring_release(struct io_shm_ring *r, const struct io_shm_subbuf *sb);
+
+/*
+ * The n sub-buffers from the next one to last (its n - 1th peek_next)
+ * are written out: give their slots back at once.
+ */
+void io_shm_ring_release_n(struct io_shm_ring *r,
+		const struct io_shm_subbuf *last, uint32_t n);
+
+/* Ask the producer to signal only once n sub-buffers wait (minor 1). */
+void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n);
+
+/* Is a committed sub-buffer not consumed yet? */
+bool io_shm_ring_waiting(const struct io_shm_ring *r);
 
 /* Has the producer closed the ring (acquire)? */
 bool io_shm_ring_closed(const struct io_shm_ring *r);

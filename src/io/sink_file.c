@@ -51,6 +51,16 @@
  * synchronous by default, queued on io_uring by sink_uring.c (which
  * shares this file's opening and rotation and writes the bytes itself).
  *
+ * Direct writes (IO_SINK_IO_DIRECT): a write or splice of at least
+ * IO_DIRECT_MIN bytes whose memory, length and file offset are aligned to
+ * IO_DIRECT_ALIGN goes with O_DIRECT, straight from the sub-buffer to the
+ * disk: no copy into the page cache, no writeback to wait for, no
+ * hygiene.  Anything else (a small ftrace page, a pipe's odd chunk) is
+ * written through the page cache as above, on the same fd (O_DIRECT is
+ * switched with fcntl, which costs nothing when it does not change).  A
+ * file system without O_DIRECT, or a direct write it refuses (EINVAL),
+ * leaves the stream buffered.
+ *
  * An output given as an fd (a 2011 caller's, a test's) is used as it is:
  * never rotated nor closed; a pipe or socket there can be full, and then
  * write and splice_from say -EAGAIN and wait_fd is that fd.
@@ -63,6 +73,10 @@
 				 SYNC_FILE_RANGE_WRITE | \
 				 SYNC_FILE_RANGE_WAIT_AFTER)
 #define SINK_SPLICE_FLAGS	(SPLICE_F_MOVE | SPLICE_F_MORE)
+
+/* Direct writes: this large at least, memory/length/offset aligned so. */
+#define IO_DIRECT_MIN		(128UL << 10)
+#define IO_DIRECT_ALIGN		4096UL
 
 /* What one retained file of a rotating stream holds. */
 struct sink_slot {
@@ -89,6 +103,8 @@ struct sink_file {
 	bool hyg_off;		/* the file does not support sync_file_range */
 	off_t hyg_done;		/* below this: written back and dropped */
 	off_t hyg_kicked;	/* below this: writeback started */
+	bool direct_want;	/* IO_SINK_IO_DIRECT, and not refused yet */
+	bool direct_on;		/* the current fd has O_DIRECT set */
 	const struct sink_file_hyg *hyg; /* how hygiene calls are made */
 	void *hyg_arg;
 };
@@ -186,6 +202,13 @@ static void sink_written(struct sink_file *f, off_t start, size_t len)
 		sink_age(f, kicked);
 }
 
+/* [start, start + len) went direct: nothing of it is in the cache. */
+static void sink_direct_written(struct sink_file *f, off_t start, size_t len)
+{
+	if (f->hyg_done == start && f->hyg_kicked == start)
+		f->hyg_done = f->hyg_kicked = start + (off_t)len;
+}
+
 /* The file ends: drop what is clean of the tail without waiting. */
 static void sink_release(struct sink_file *f)
 {
@@ -209,6 +232,63 @@ static void sink_use_fd(struct sink_file *f, int fd, off_t off)
 	f->hyg_off = !f->seekable;
 	f->hyg_done = f->hyg_kicked = off;
 	f->cur = (struct sink_slot){ 0, 0 };
+	f->direct_on = false;
+}
+
+/* ---- direct writes ----------------------------------------------------- */
+
+/* Set or clear O_DIRECT on the current file; false when it cannot be set. */
+static bool sink_direct_set(struct sink_file *f, bool on)
+{
+	int flags;
+
+	if (f->direct_on == on)
+		return true;
+	flags = fcntl(f->k.fd, F_GETFL);
+	if (flags < 0 || fcntl(f->k.fd, F_SETFL, on ? flags | O_DIRECT :
+			       flags & ~O_DIRECT) < 0) {
+		if (on)
+			f->direct_want = false;	/* the file system says no */
+		return false;
+	}
+	f->direct_on = on;
+	return true;
+}
+
+static bool sink_aligned(uint64_t v)
+{
+	return (v & (IO_DIRECT_ALIGN - 1)) == 0;
+}
+
+/*
+ * Put the fd in the mode for len bytes at the sink's offset from mem
+ * (NULL: from a pipe, whose pages the kernel checks): true when direct.
+ */
+static bool sink_direct_for(struct sink_file *f, const void *mem, size_t len)
+{
+	bool direct = f->direct_want && f->seekable && len >= IO_DIRECT_MIN &&
+		      sink_aligned(len) && sink_aligned((uint64_t)f->k.off) &&
+		      (!mem || sink_aligned((uintptr_t)mem));
+
+	if (direct && !sink_direct_set(f, true))
+		direct = false;
+	if (!direct)
+		sink_direct_set(f, false);
+	return direct;
+}
+
+/*
+ * A direct write was refused (EINVAL: alignment the file system wants
+ * more of; EFAULT: memory the kernel cannot pin): the stream goes on
+ * through the cache.
+ */
+static bool sink_direct_refused(struct sink_file *f, bool direct, int err)
+{
+	if (!direct || (err != EINVAL && err != EFAULT))
+		return false;
+	f->direct_want = false;
+	sink_direct_set(f, false);
+	return true;
 }
 
 /* The name of file number i (PATH_i with rotation, else PATH). */
@@ -297,13 +377,24 @@ static int sink_file_begin(struct io_sink *k, size_t len)
 	return io_sink_file_rotates(k, len) ? sink_rotate(f) : 0;
 }
 
-/* One write(2) or pwrite(2) at the sink's offset. */
+/* One write(2) or pwrite(2) at the sink's offset, direct where it can. */
 static ssize_t sink_write_some(struct sink_file *f, const char *buf,
 		size_t len)
 {
-	if (f->seekable)
-		return pwrite(f->k.fd, buf, len, f->k.off);
-	return write(f->k.fd, buf, len);
+	bool direct;
+	ssize_t n;
+
+	if (!f->seekable)
+		return write(f->k.fd, buf, len);
+	do {
+		direct = sink_direct_for(f, buf, len);
+		n = pwrite(f->k.fd, buf, len, f->k.off);
+	} while (n < 0 && sink_direct_refused(f, direct, errno));
+	if (n > 0 && direct)
+		sink_direct_written(f, f->k.off, (size_t)n);
+	else if (n > 0)
+		sink_written(f, f->k.off, (size_t)n);
+	return n;
 }
 
 /*
@@ -314,7 +405,6 @@ static ssize_t sink_write_some(struct sink_file *f, const char *buf,
 static ssize_t sink_file_write(struct io_sink *k, const void *buf, size_t len)
 {
 	struct sink_file *f = sink_of(k);
-	off_t start = k->off;
 	size_t done = 0;
 	ssize_t n;
 	int err = 0;
@@ -330,7 +420,6 @@ static ssize_t sink_file_write(struct io_sink *k, const void *buf, size_t len)
 			err = errno;
 		}
 	}
-	sink_written(f, start, done);
 	f->cur.bytes += done;
 	if (done > 0)
 		return (ssize_t)done;
@@ -342,17 +431,24 @@ static ssize_t sink_file_splice_from(struct io_sink *k, int pipe_r, size_t len)
 {
 	struct sink_file *f = sink_of(k);
 	loff_t off = k->off;
+	bool direct = false;
 	ssize_t n;
 
 	do {
+		if (f->seekable)
+			direct = sink_direct_for(f, NULL, len);
 		n = splice(pipe_r, NULL, k->fd, f->seekable ? &off : NULL, len,
 			   SINK_SPLICE_FLAGS);
-	} while (n < 0 && errno == EINTR);
+	} while (n < 0 && (errno == EINTR ||
+			   sink_direct_refused(f, direct, errno)));
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (n == 0)
 		return -EIO;
-	sink_written(f, k->off, (size_t)n);
+	if (direct)
+		sink_direct_written(f, k->off, (size_t)n);
+	else
+		sink_written(f, k->off, (size_t)n);
 	k->off += n;
 	f->cur.bytes += (uint64_t)n;
 	return n;
@@ -425,6 +521,7 @@ static int sink_file_by_path(struct sink_file *f,
 	f->size_limit = spec->tracefile_size;
 	f->count_limit = spec->tracefile_size ? spec->tracefile_count : 0;
 	f->paths = spec->paths;
+	f->direct_want = spec->io == IO_SINK_IO_DIRECT;
 	if (f->count_limit) {
 		f->slots = calloc(f->count_limit, sizeof(*f->slots));
 		if (!f->slots)

@@ -1029,11 +1029,13 @@ static int rs_boundary(struct io_sink *k, unsigned int units)
 	return ret;
 }
 
+/* One packet per begin (each gets its index entry), within the local room. */
 static size_t rs_room_left(const struct io_sink *k)
 {
 	const struct relay_sink *s = (const struct relay_sink *)k;
+	size_t local = s->local ? s->local->ops->room(s->local) : SIZE_MAX;
 
-	return s->local ? s->local->ops->room(s->local) : SIZE_MAX;
+	return local < k->subbuf ? local : k->subbuf;
 }
 
 static int rs_wait_fd(const struct io_sink *k)

@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Userspace shared-memory ring buffers (the memfd of <lttng/kconsumerd-shm.h>
- * plus the eventfd its producer signals, the stream's aux_fd): one
- * committed sub-buffer at a time, written with the mmap writer from the
- * read-only mapping of the sub-buffers or spliced from the memfd at the
- * sub-buffer's offset (the driver does either), then released to the
- * producer by put_next.  The loop waits on the eventfd.
+ * plus the eventfd its producer signals, the stream's aux_fd): committed
+ * sub-buffers written with the mmap writer from the read-only mapping of
+ * the sub-buffers or spliced from the memfd at the sub-buffer's offset
+ * (the driver does either), then released to the producer by put_next.
+ * The loop waits on the eventfd.
+ *
+ * A consumer that finds several sub-buffers committed takes the run that
+ * lies contiguous in the ring (full ones, up to the end of the ring, at
+ * most SHM_BATCH bytes or the splice pipe's size) as one: one write
+ * instead of several, large enough for O_DIRECT (--io direct), so that a
+ * consumer behind catches up at less cost per byte.  They are released
+ * together once the sink has them.
+ *
+ * With io_params.wakeup_pct the consumer asks the producer (header field
+ * wakeup, minor 1) to write the eventfd only once that share of the
+ * ring's sub-buffers waits: one wake-up then drains several.  What waits
+ * below it is found by the loop's timer (quiet).
  *
  * The eventfd is reset only once the ring was seen empty, and the ring is
  * looked at again after the reset: if the producer committed in between,
@@ -31,9 +43,15 @@
 
 #define SHM_MEMFD_PREFIX "/memfd:"
 
+/* Most bytes of committed sub-buffers taken at once. */
+#define SHM_BATCH	(1UL << 20)
+
 struct shm_source {
 	struct io_shm_ring ring;
-	struct io_shm_subbuf cur;	/* the sub-buffer being written */
+	struct io_shm_subbuf cur;	/* the (first) sub-buffer being written */
+	struct io_shm_subbuf last;	/* the last one taken with it */
+	uint32_t ncur;			/* how many: cur to last */
+	uint32_t wakeup;		/* the threshold asked for, or 0 */
 };
 
 /* A memfd (by its /proc link) whose first bytes are our magic. */
@@ -72,8 +90,12 @@ static int shm_create(struct io_stream *s, const char **why)
 			       pub->max_sb_size, mmap_out, why);
 	if (ret < 0)
 		return ret;
+	p->wakeup = (uint32_t)((uint64_t)p->ring.nsb * s->wakeup_pct / 100);
+	if (p->wakeup > 1)
+		io_shm_ring_set_wakeup(&p->ring, p->wakeup);
 	if (!mmap_out) {
-		ret = io_pipe_open(s, pub->max_sb_size);
+		ret = io_pipe_open(s, pub->max_sb_size > SHM_BATCH ?
+				   pub->max_sb_size : SHM_BATCH);
 		if (ret < 0)
 			*why = "cannot create the splice pipe";
 		return ret;
@@ -149,30 +171,61 @@ static int shm_next(struct io_stream *s, struct io_shm_subbuf *sb)
 	return ret;
 }
 
-/* The next committed sub-buffer, as memory or as a range of the memfd. */
+/*
+ * Extend the run cur..last with the sub-buffers committed after it that
+ * follow it in memory, while the run stays within limit bytes: its
+ * length.  A bad descriptor ends the run (the next get reports it).
+ */
+static size_t shm_extend(struct shm_source *p, size_t limit)
+{
+	struct io_shm_ring *r = &p->ring;
+	struct io_shm_subbuf next;
+	size_t len = p->cur.padded_size;
+	const char *why = NULL;
+
+	p->last = p->cur;
+	p->ncur = 1;
+	while (p->last.padded_size == r->sb_size &&
+	       (p->last.seq + 1) % r->nsb != 0 &&	/* not the ring's end */
+	       io_shm_ring_peek_next(r, &p->last, &next, &why) > 0 &&
+	       next.padded_size > 0 && len + next.padded_size <= limit) {
+		len += next.padded_size;
+		p->last = next;
+		p->ncur++;
+	}
+	return len;
+}
+
+/* The next committed sub-buffers, as memory or as a range of the memfd. */
 static int shm_get_next(struct io_stream *s, size_t max, struct io_subbuf *sb)
 {
 	struct shm_source *p = shm_of(s);
 	int ret = shm_next(s, &p->cur);
+	size_t limit = s->pub->output == LTTNG_EVENT_MMAP ? SHM_BATCH :
+		       s->pipe_size, len;
 
 	if (ret <= 0)
 		return ret;
+	len = shm_extend(p, limit < max ? limit : max);
 	if (s->pub->output == LTTNG_EVENT_MMAP)
 		sb->span[0] = (struct io_span){ .type = IO_SPAN_MEM,
-			.mem = p->ring.data + p->cur.map_off,
-			.len = p->cur.padded_size };
+			.mem = p->ring.data + p->cur.map_off, .len = len };
 	else
 		sb->span[0] = (struct io_span){ .type = IO_SPAN_FD,
-			.off = p->cur.file_off, .len = p->cur.padded_size };
+			.off = p->cur.file_off, .len = len };
 	sb->nspans = 1;
-	sb->units = 1;
+	sb->units = p->ncur;
 	return 1;
 }
 
-/* The sub-buffer is in the sink: its discards counted, its slot freed. */
+/* The sub-buffers are in the sink: their discards counted, slots freed. */
 static int shm_put_next(struct io_stream *s, struct io_subbuf *sb)
 {
-	shm_release(s, &shm_of(s)->cur);
+	struct shm_source *p = shm_of(s);
+
+	s->counters.lost_events += p->last.discarded - p->ring.discarded;
+	io_shm_ring_release_n(&p->ring, &p->last, p->ncur);
+	p->ncur = 0;
 	return 0;
 }
 
@@ -212,6 +265,14 @@ static int shm_poll_fd(const struct io_stream *s)
 	return s->aux_fd;
 }
 
+/* Committed sub-buffers wait, and the producer may not say so. */
+static bool shm_quiet(const struct io_stream *s)
+{
+	const struct shm_source *p = shm_of(s);
+
+	return p->wakeup > 1 && io_shm_ring_waiting(&p->ring);
+}
+
 static const struct io_source_ops shm_splice = {
 	.create = shm_create,
 	.destroy = shm_destroy,
@@ -220,6 +281,7 @@ static const struct io_source_ops shm_splice = {
 	.flush = shm_flush,
 	.splice_in = shm_splice_in,
 	.poll_fd = shm_poll_fd,
+	.quiet = shm_quiet,
 };
 
 static const struct io_source_ops shm_mmap = {
@@ -230,6 +292,7 @@ static const struct io_source_ops shm_mmap = {
 	.flush = shm_flush,
 	.mmap_read_offset = shm_mmap_read_offset,
 	.poll_fd = shm_poll_fd,
+	.quiet = shm_quiet,
 };
 
 const struct io_kind_desc io_kind_shm = {

@@ -216,6 +216,15 @@ KC_EXPORT int lttng_kconsumerd_set_relay(
 	return ret;
 }
 
+KC_EXPORT int lttng_kconsumerd_set_buffer_percent(
+		struct lttng_kconsumerd_local_data *pub, unsigned int percent)
+{
+	if (!pub || percent > 100)
+		return -EINVAL;
+	streams_set_wakeup(kc_ctx_of(pub)->streams, percent);
+	return 0;
+}
+
 KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,
 		enum lttng_kconsumerd_io io)
 {
@@ -223,6 +232,7 @@ KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,
 		[LTTNG_KCONSUMERD_IO_DEFAULT] = IO_SINK_IO_DEFAULT,
 		[LTTNG_KCONSUMERD_IO_SYNC] = IO_SINK_IO_SYNC,
 		[LTTNG_KCONSUMERD_IO_URING] = IO_SINK_IO_URING,
+		[LTTNG_KCONSUMERD_IO_DIRECT] = IO_SINK_IO_DIRECT,
 	};
 
 	if (!pub || (unsigned int)io >= sizeof(map) / sizeof(map[0]))

@@ -141,6 +141,12 @@ int streams_set_relay(struct streams *st, struct collector *co);
 
 /* How the trace files of streams added from now on are written. */
 void streams_set_io(struct streams *st, enum io_sink_io io);
+
+/* Default wake-up threshold of shm streams, % of the ring's sub-buffers. */
+#define STREAMS_WAKEUP_PCT 25
+
+/* The wake-up threshold (0-100 %) of shm streams added from now on. */
+void streams_set_wakeup(struct streams *st, unsigned int pct);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);

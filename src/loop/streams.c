@@ -17,6 +17,11 @@
  * within the same budget, round after round, until each is empty, then
  * has its sink flushed and closes it.  Nothing waits inside a callback.
  * An I/O error ends that stream only, with a code on the error socket.
+ *
+ * Streams whose producer wakes us only past a threshold (shm rings with a
+ * wake-up percentage) may hold data nobody signals: every
+ * STREAMS_QUIET_MS a timer, armed only while such streams exist, serves
+ * those that have some.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -38,6 +43,7 @@
 #define STREAM_BUDGET 16		/* sub-buffers per stream per wake-up */
 #define STREAM_IDLE_WAKEUPS 4		/* empty wake-ups before backing off */
 #define STREAMS_BACKOFF_MS 10		/* how long a backed-off stream rests */
+#define STREAMS_QUIET_MS 100		/* how often quiet streams are looked at */
 
 struct stream {
 	struct lttng_kconsumerd_fd pub;	/* first: callbacks get &pub */
@@ -50,6 +56,7 @@ struct stream {
 	bool backed_off;		/* resting: in st->backoff */
 	bool waiting;			/* sink full: sink_ev is armed */
 	bool draining;			/* on st->drain: empty it, then close */
+	bool may_be_quiet;		/* counted in st->quiet_count */
 	const char *drain_why;		/* why it drains, for the log */
 	struct event *sink_ev;		/* the sink's fd writable */
 	struct cds_list_head drain_node;
@@ -73,6 +80,9 @@ struct streams {
 	uint32_t tracefile_count;
 	struct collector *collector;	/* new streams go to this relay */
 	enum io_sink_io sink_io;	/* how new streams' files are written */
+	unsigned int wakeup_pct;	/* shm streams' wake-up threshold */
+	struct event *quiet_ev;		/* looks at quiet streams */
+	size_t quiet_count;		/* streams that may be quiet */
 	size_t count;
 };
 
@@ -145,6 +155,8 @@ static void stream_close(struct stream *s)
 	struct streams *st = s->st;
 
 	stream_set_polled(s, false);
+	if (s->may_be_quiet && --st->quiet_count == 0)
+		evtimer_del(st->quiet_ev);
 	if (s->backed_off)
 		cds_list_del(&s->backoff_node);
 	if (s->draining)
@@ -419,6 +431,18 @@ static void stream_service(struct stream *s, uint32_t events)
 		stream_backoff(s);
 }
 
+/* Every STREAMS_QUIET_MS: serve the waiting streams no producer signals. */
+static void streams_quiet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct streams *st = arg;
+	struct stream *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list) {
+		if (s->may_be_quiet && s->polled && io_stream_quiet(s->io))
+			stream_service(s, EPOLLIN);
+	}
+}
+
 /* The epoll set is readable: serve a batch of ready streams. */
 static void streams_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -456,7 +480,9 @@ int streams_create(struct kc_ctx *ctx, struct streams **out)
 			   streams_ready_cb, st);
 	st->backoff_ev = evtimer_new(ctx->base, streams_backoff_cb, st);
 	st->drain_ev = event_new(ctx->base, -1, 0, streams_drain_cb, st);
-	if (!st->ev || !st->backoff_ev || !st->drain_ev ||
+	st->quiet_ev = event_new(ctx->base, -1, EV_PERSIST, streams_quiet_cb, st);
+	st->wakeup_pct = STREAMS_WAKEUP_PCT;
+	if (!st->ev || !st->backoff_ev || !st->drain_ev || !st->quiet_ev ||
 	    event_add(st->ev, NULL) < 0) {
 		streams_destroy(st);
 		return -ENOMEM;
@@ -480,6 +506,8 @@ void streams_destroy(struct streams *st)
 		event_free(st->backoff_ev);
 	if (st->drain_ev)
 		event_free(st->drain_ev);
+	if (st->quiet_ev)
+		event_free(st->quiet_ev);
 	close(st->epfd);
 	collector_destroy(st->collector);
 	io_paths_destroy(st->paths);
@@ -552,6 +580,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 		.nfds = io_kind_nfds(s->kind),
 		.output = (enum lttng_event_output)m->output,
 		.max_sb_size = m->max_sb_size,
+		.wakeup_pct = st->wakeup_pct,
 		.sink = {
 			.dirfd = st->ctx->outdir_fd,
 			.path = s->pub.path_name,
@@ -585,6 +614,13 @@ static int stream_insert(struct streams *st, struct stream *s)
 
 		if (ret)
 			return ret;
+	}
+	if (io_stream_may_be_quiet(s->io)) {
+		struct timeval tv = { .tv_usec = STREAMS_QUIET_MS * 1000 };
+
+		s->may_be_quiet = true;
+		if (st->quiet_count++ == 0)
+			evtimer_add(st->quiet_ev, &tv);
 	}
 	cds_hlist_add_head(&s->hnode, streams_bucket(st, s->pub.sessiond_fd));
 	cds_list_add_tail(&s->pub.list, &st->list.head);
@@ -718,6 +754,11 @@ int streams_set_relay(struct streams *st, struct collector *co)
 void streams_set_io(struct streams *st, enum io_sink_io io)
 {
 	st->sink_io = io;
+}
+
+void streams_set_wakeup(struct streams *st, unsigned int pct)
+{
+	st->wakeup_pct = pct;
 }
 
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key)

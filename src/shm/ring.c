@@ -42,6 +42,24 @@ static bool ring_slot_free(struct kcshm_stream *s, uint64_t n)
 	return n - s->consumed < s->nsb;
 }
 
+/*
+ * After a commit: wake the consumer, unless it asked to be woken only once
+ * wakeup sub-buffers wait (then fewer than that do: it reads them then,
+ * or on its timer).
+ */
+static bool ring_should_signal(struct kcshm_stream *s)
+{
+	uint32_t w = __atomic_load_n(&s->hdr->wakeup, __ATOMIC_RELAXED);
+
+	if (w <= 1)
+		return true;
+	/* the cached consumed is never ahead: fewer than w by it is fewer */
+	if (s->produced - s->consumed < w)
+		return false;
+	s->consumed = __atomic_load_n(&s->hdr->consumed, __ATOMIC_ACQUIRE);
+	return s->produced - s->consumed >= w;
+}
+
 /* Wake the consumer (a full eventfd counter needs no more waking). */
 static void ring_signal(struct kcshm_stream *s)
 {
@@ -83,8 +101,8 @@ void kcshm_ring_open(struct kcshm_stream *s)
 	s->offset = s->pkt_header = len;
 }
 
-/* Finalize the open sub-buffer and hand it to the consumer. */
-static void ring_commit(struct kcshm_stream *s)
+/* Finalize the open sub-buffer and hand it to the consumer (force: wake it). */
+static void ring_commit(struct kcshm_stream *s, bool force)
 {
 	uint64_t n = s->produced;
 	struct kcshm_subbuf *d = &s->hdr->subbuf[n % s->nsb];
@@ -105,7 +123,8 @@ static void ring_commit(struct kcshm_stream *s)
 	d->discarded = pkt.discarded;
 	s->produced = n + 1;
 	__atomic_store_n(&s->hdr->produced, s->produced, __ATOMIC_RELEASE);
-	ring_signal(s);
+	if (force || ring_should_signal(s))
+		ring_signal(s);
 	s->stats.subbufs++;
 	s->stats.bytes += pkt.padded_size;
 	s->discarded_committed = pkt.discarded;
@@ -118,7 +137,7 @@ static int ring_switch(struct kcshm_stream *s, size_t len)
 		return -EMSGSIZE;
 	if (!ring_slot_free(s, s->produced + 1))
 		return -ENOSPC;
-	ring_commit(s);
+	ring_commit(s, false);
 	kcshm_ring_open(s);
 	return len > s->sb_size - s->offset ? -EMSGSIZE : 0;
 }
@@ -191,7 +210,7 @@ int kcshm_stream_flush(struct kcshm_stream *s)
 		return -EBUSY;
 	if (!ring_has_news(s) || !ring_slot_free(s, s->produced + 1))
 		return -EAGAIN;
-	ring_commit(s);
+	ring_commit(s, true);
 	kcshm_ring_open(s);
 	return 0;
 }
@@ -218,7 +237,7 @@ int kcshm_stream_close(struct kcshm_stream *s)
 	if (s->reserved)
 		kcshm_event_commit(s);
 	if (ring_has_news(s))
-		ring_commit(s);
+		ring_commit(s, false);	/* the close below wakes it */
 	s->closed = true;
 	__atomic_store_n(&s->hdr->closed, 1, __ATOMIC_RELEASE);
 	ring_signal(s);

@@ -65,7 +65,7 @@ static void test_options(void **state)
 	assert_int_equal(run_status("--no-such-option", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "Usage"));
 	assert_int_equal(run_status("--io=fast", out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "--io fast: not uring or sync"));
+	assert_non_null(strstr(out, "--io fast: not sync, direct or uring"));
 }
 
 /* 8 pipe streams end to end, written the way extra (or the default) asks. */
@@ -106,6 +106,12 @@ static void test_full_session(void **state)
 static void test_full_session_uring(void **state)
 {
 	full_session("--io=uring");
+}
+
+/* The same with large aligned writes O_DIRECT. */
+static void test_full_session_direct(void **state)
+{
+	full_session("--io=direct");
 }
 
 /* A second client is refused while one is served. */
@@ -216,6 +222,11 @@ static void test_enospc_ends_one_stream(void **state)
 static void test_enospc_ends_one_stream_uring(void **state)
 {
 	enospc_ends_one_stream("--io=uring");
+}
+
+static void test_enospc_ends_one_stream_direct(void **state)
+{
+	enospc_ends_one_stream("--io=direct");
 }
 
 /* A live socket path makes a second daemon refuse to start. */
@@ -602,10 +613,12 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_full_session),
 		cmocka_unit_test(test_full_session_uring),
+		cmocka_unit_test(test_full_session_direct),
 		cmocka_unit_test(test_second_client_refused),
 		cmocka_unit_test(test_sigterm_drains),
 		cmocka_unit_test(test_enospc_ends_one_stream),
 		cmocka_unit_test(test_enospc_ends_one_stream_uring),
+		cmocka_unit_test(test_enospc_ends_one_stream_direct),
 		cmocka_unit_test(test_live_socket_not_stolen),
 		cmocka_unit_test(test_live_socket_survives_probes),
 		cmocka_unit_test(test_session_behind_closed_probe),

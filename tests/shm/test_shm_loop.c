@@ -6,7 +6,9 @@
  * producer closes it, discards while the stream is PAUSEd reaching the
  * stream's lost_events, wrong fd counts and bad rings refused with the
  * offending fds closed, a hostile producer ending its own stream only, and
- * STOP waiting for open shm streams.  The harness checks for fd leaks.
+ * STOP waiting for open shm streams, the wake-up threshold the consumer
+ * asks for (and data waiting below it read by the loop's timer).  The
+ * harness checks for fd leaks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -271,6 +274,76 @@ static void test_stop_waits_for_close(void **state)
 	harness_teardown(&h);
 }
 
+/* The wake-up threshold the consumer wrote into the ring's header. */
+static uint32_t ring_wakeup(struct kcshm_stream *p)
+{
+	struct kcshm_header *hdr = mmap(NULL, 4096, PROT_READ, MAP_SHARED,
+					kcshm_stream_memfd(p), 0);
+	uint32_t w;
+
+	assert_true(hdr != MAP_FAILED);
+	w = __atomic_load_n(&hdr->wakeup, __ATOMIC_RELAXED);
+	munmap(hdr, 4096);
+	return w;
+}
+
+/*
+ * The default 25 %: 2 of 8 sub-buffers.  One committed sub-buffer, below
+ * the threshold, wakes nobody: the loop's timer finds it (the bound is a
+ * hang guard, not a figure).
+ */
+static void test_quiet_ring_read_on_timer(void **state)
+{
+	struct stu_recorder rec;
+	struct kcshm_stream *p;
+	struct harness h;
+	char path[PATH_MAX];
+
+	harness_start(&h, NULL);
+	stu_recorder_init(&rec);
+	p = stu_stream(SB, NSB, &rec);
+	add_shm(&h, p, 5, "quiet", LTTNG_EVENT_MMAP, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(ring_wakeup(p), NSB / 4);
+	/* two events of almost a sub-buffer: the first one is committed */
+	assert_int_equal(stu_write_events(p, 1, 2, SB - 64), 2);
+	assert_int_equal(harness_wait_size(harness_path(&h, "quiet", path),
+					   SB, 10000), SB);
+	assert_int_equal(kcshm_stream_close(p), 0);
+	wait_active(&h, 0);
+	stu_assert_file(harness_path(&h, "quiet", path), rec.buf, rec.len);
+	kcshm_stream_destroy(p);
+	stu_recorder_free(&rec);
+	harness_stop(&h);
+}
+
+/* lttng_kconsumerd_set_buffer_percent: 0 asks for every sub-buffer. */
+static void test_buffer_percent_set(void **state)
+{
+	struct kcshm_stream *p, *q;
+	struct harness h;
+
+	harness_start(&h, NULL);
+	assert_int_equal(lttng_kconsumerd_set_buffer_percent(h.ctx, 101),
+			 -EINVAL);
+	assert_int_equal(lttng_kconsumerd_set_buffer_percent(h.ctx, 0), 0);
+	p = stu_stream(SB, NSB, NULL);
+	add_shm(&h, p, 6, "every", LTTNG_EVENT_SPLICE, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(ring_wakeup(p), 0);
+	assert_int_equal(lttng_kconsumerd_set_buffer_percent(h.ctx, 50), 0);
+	q = stu_stream(SB, NSB, NULL);
+	add_shm(&h, q, 7, "half", LTTNG_EVENT_SPLICE, ACTIVE_FD);
+	harness_wait_streams(&h, 2);
+	assert_int_equal(ring_wakeup(q), NSB / 2);
+	assert_int_equal(kcshm_stream_close(p), 0);
+	assert_int_equal(kcshm_stream_close(q), 0);
+	wait_active(&h, 0);
+	kcshm_stream_destroy(p);
+	kcshm_stream_destroy(q);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_bad_rings_refused),
 		cmocka_unit_test(test_hostile_ends_own_stream),
 		cmocka_unit_test(test_stop_waits_for_close),
+		cmocka_unit_test(test_quiet_ring_read_on_timer),
+		cmocka_unit_test(test_buffer_percent_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,10 @@
  * hand through a second mapping of the memfd: argument checks, the memfd
  * (seals, size, geometry) and eventfd, the packet hooks, reserve errors,
  * the ring-full discipline (the last sub-buffer held open, discards
- * counted in the header and in the next packet), flush, close, room, and
- * wrap-around with the consumer releasing slots.
+ * counted in the header and in the next packet), flush, close, room,
+ * wrap-around with the consumer releasing slots, and the consumer's
+ * wake-up threshold (the eventfd written only once that many wait, or at
+ * flush and close).
  */
 
 #define PAGE 4096
@@ -250,6 +252,56 @@ static void test_flush(void **state)
 	stu_recorder_free(&rec);
 }
 
+/* Empty the eventfd; true if it had been written. */
+static bool drain_efd(int efd)
+{
+	uint64_t v;
+
+	return read(efd, &v, sizeof(v)) == (ssize_t)sizeof(v);
+}
+
+/*
+ * wakeup = 3: commits 1 and 2 stay silent, the third writes the eventfd;
+ * once the consumer released them, the count starts over; a flush and
+ * the close always write it; wakeup 0 and 1 write it at every commit.
+ */
+static void test_wakeup_threshold(void **state)
+{
+	struct stu_recorder rec;
+	struct kcshm_stream *s;
+	struct view v;
+	int efd;
+
+	stu_recorder_init(&rec);
+	s = stu_stream(PAGE, 8, &rec);
+	efd = kcshm_stream_eventfd(s);
+	view_map(&v, s);
+	v.h->wakeup = 3;
+	/* events of a whole page each: every event commits the one before */
+	assert_int_equal(stu_write_events(s, 0, 3, PAGE - 64), 3);
+	assert_int_equal(v.h->produced, 2);
+	assert_false(drain_efd(efd));
+	assert_int_equal(stu_write_events(s, 3, 1, PAGE - 64), 1);
+	assert_int_equal(v.h->produced, 3);
+	assert_true(drain_efd(efd));
+	view_consume_all(&v);
+	assert_int_equal(stu_write_events(s, 4, 2, PAGE - 64), 2);
+	assert_int_equal(v.h->produced, 5);
+	assert_false(drain_efd(efd));		/* 2 wait: below 3 */
+	assert_int_equal(kcshm_stream_flush(s), 0);
+	assert_true(drain_efd(efd));		/* flush always wakes */
+	v.h->wakeup = 1;
+	assert_int_equal(stu_write_events(s, 6, 2, PAGE - 64), 2);
+	assert_int_equal(v.h->produced, 7);	/* 2 wait, one more commit */
+	assert_true(drain_efd(efd));		/* every commit again */
+	v.h->wakeup = 5;
+	assert_int_equal(kcshm_stream_close(s), 0);
+	assert_true(drain_efd(efd));		/* close always wakes */
+	view_unmap(&v);
+	kcshm_stream_destroy(s);
+	stu_recorder_free(&rec);
+}
+
 /* Close: nothing to commit, a partial packet, or only discards to report. */
 static void test_close(void **state)
 {
@@ -318,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_wrap_around),
+		cmocka_unit_test(test_wakeup_threshold),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

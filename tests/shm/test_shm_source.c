@@ -330,8 +330,9 @@ static void test_eventfd_and_eof(void **state)
 	/* whole-sub-buffer events: 3 commits, the 4th held open, then full */
 	assert_int_equal(stu_write_events(p, 0, 5, SB), 4);
 	assert_true(stu_readable(efd));
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(io_consume_one(f->s), SB);
+	/* the three, contiguous, as one run */
+	assert_int_equal(io_consume_one(f->s), 3 * SB);
+	assert_int_equal(io_stream_counters(f->s)->subbufs, 3);
 	h = mmap(NULL, 4096, PROT_READ, MAP_SHARED, kcshm_stream_memfd(p), 0);
 	assert_true(h != MAP_FAILED);
 	assert_int_equal(h->consumed, 3);	/* published to the producer */
@@ -471,6 +472,70 @@ static void test_geometry_rewritten(void **state)
 	stu_ring_free(&r);
 }
 
+/*
+ * Several committed sub-buffers go out as one run while they are full and
+ * contiguous: the end of the ring, a partial packet (taken as the run's
+ * last) and a bad descriptor (left for the next get, which reports it)
+ * end it.  Counts, discards and bytes are those of every sub-buffer.
+ */
+static void run_batch(struct fixture *f, enum lttng_event_output mode)
+{
+	struct stu_ring r;
+	static unsigned char want[9 * SB];
+	size_t wlen = 0;
+
+	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 0), 0);
+	assert_int_equal(open_stream(f, r.memfd, r.efd, mode), 0);
+	/* 0, 1, 2 full: one run of three */
+	for (uint64_t n = 0; n < 3; n++)
+		stu_ring_commit(&r, n, (unsigned char)('a' + n), SB, SB, n * 2);
+	assert_int_equal(io_consume_one(f->s), 3 * SB);
+	assert_int_equal(io_stream_counters(f->s)->subbufs, 3);
+	assert_int_equal(io_stream_counters(f->s)->lost_events, 4);
+	assert_int_equal(r.hdr->consumed, 3);
+	/* 3 (the ring's last slot), then 4 (slot 0): the wrap cuts */
+	stu_ring_commit(&r, 3, 'd', SB, SB, 4);
+	stu_ring_commit(&r, 4, 'e', SB, SB, 4);
+	assert_int_equal(io_consume_one(f->s), SB);
+	assert_int_equal(io_consume_one(f->s), SB);
+	/* 5 partial ends the run it is in; 6 goes alone */
+	stu_ring_commit(&r, 5, 'f', 100, 4096, 7);
+	stu_ring_commit(&r, 6, 'g', SB, SB, 7);
+	assert_int_equal(io_consume_one(f->s), 4096);
+	assert_int_equal(io_consume_one(f->s), SB);
+	/* 7 (the last slot); 8 full, then 9 with a stale descriptor: 8
+	 * alone, then the error */
+	stu_ring_commit(&r, 7, 'h', SB, SB, 7);
+	assert_int_equal(io_consume_one(f->s), SB);
+	stu_ring_commit(&r, 8, 'i', SB, SB, 7);
+	stu_ring_commit(&r, 9, 'j', SB, SB, 7);
+	r.hdr->subbuf[1].seq = 5;
+	assert_int_equal(io_consume_one(f->s), SB);
+	assert_int_equal(io_stream_counters(f->s)->subbufs, 9);
+	assert_int_equal(io_stream_counters(f->s)->lost_events, 7);
+	assert_int_equal(io_consume_one(f->s), -EPROTO);
+	for (int n = 0; n < 9; n++) {
+		size_t len = n == 5 ? 4096 : SB, data = n == 5 ? 100 : SB;
+
+		memset(want + wlen, 'a' + n, data);
+		/* the hand-made packet is not padded: slot 1 held 'b' */
+		memset(want + wlen + data, 'b', len - data);
+		wlen += len;
+	}
+	stu_assert_file(tu_path(f->dir, "trace"), want, wlen);
+	stu_ring_free(&r);
+}
+
+static void test_batch_mmap(void **state)
+{
+	run_batch(*state, LTTNG_EVENT_MMAP);
+}
+
+static void test_batch_splice(void **state)
+{
+	run_batch(*state, LTTNG_EVENT_SPLICE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +556,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_splice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_geometry_rewritten, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_batch_mmap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_splice, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

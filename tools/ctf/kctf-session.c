@@ -62,6 +62,8 @@ int kctf_consumer_start(struct kctf *k)
 		.verbose = k->o.verbose, .timeout_ms = SESSION_READY_MS,
 		.tracefile_size = k->o.tracefile_size,
 		.tracefile_count = k->o.tracefile_count,
+		.io = k->o.io,
+		.buffer_percent = k->o.buffer_percent,
 		.extra_args = relay_args,
 		/* its own group: a terminal's Ctrl-C reaches kctf only, which
 		 * then ends the trace itself */

@@ -30,6 +30,8 @@
 enum {	/* long-only options */
 	KCTF_OPT_SIZE = 256,
 	KCTF_OPT_COUNT,
+	KCTF_OPT_IO,
+	KCTF_OPT_PERCENT,
 };
 
 /* The run a signal ends (threads stop, the trace is closed normally). */
@@ -85,6 +87,12 @@ static void kctf_usage(FILE *out)
 	      "      --tracefile-count N\n"
 	      "                        with --tracefile-size: keep only the newest\n"
 	      "                        N files of each stream (a flight recorder)\n"
+	      "      --buffer-percent P  kconsumerd is woken once P% of a ring's\n"
+	      "                        sub-buffers wait (kconsumerd's default 25;\n"
+	      "                        0: at every sub-buffer)\n"
+	      "      --io IO           how kconsumerd writes the files: sync\n"
+	      "                        (default), direct (O_DIRECT for sub-buffers\n"
+	      "                        of 128 KiB and more) or uring\n"
 	      "  -c, --consumer PATH   kconsumerd binary (default: the build tree's,\n"
 	      "                        then PATH)\n"
 	      "      --relay URL       kconsumerd streams to an lttng-relayd at\n"
@@ -196,6 +204,16 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 	case KCTF_OPT_COUNT:
 		return kctf_number(arg, 1, UINT32_MAX, &o->tracefile_count,
 				   "the tracefile count");
+	case KCTF_OPT_PERCENT:
+		why = kctf_number(arg, 0, 100, &v, "the buffer percentage");
+		o->buffer_percent = arg;
+		break;
+	case KCTF_OPT_IO:
+		if (strcmp(arg, "sync") && strcmp(arg, "direct") &&
+		    strcmp(arg, "uring"))
+			why = "the io is sync, direct or uring";
+		o->io = arg;
+		break;
 	case 'm':
 		if (strcmp(arg, "mmap") && strcmp(arg, "splice"))
 			why = "the mode is mmap or splice";
@@ -254,6 +272,8 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "output-dir", required_argument, NULL, 'o' },
 		{ "consumer", required_argument, NULL, 'c' },
 		{ "tracefile-size", required_argument, NULL, KCTF_OPT_SIZE },
+		{ "io", required_argument, NULL, KCTF_OPT_IO },
+		{ "buffer-percent", required_argument, NULL, KCTF_OPT_PERCENT },
 		{ "tracefile-count", required_argument, NULL, KCTF_OPT_COUNT },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "relay", required_argument, NULL, 'R' },

@@ -35,6 +35,8 @@ struct kctf_opts {
 	uint64_t live_usec;		/* --live timer, 0: not live */
 	uint64_t tracefile_size;	/* rotate each stream's file; 0: off */
 	uint64_t tracefile_count;	/* keep the newest N files; 0: all */
+	const char *io;			/* kconsumerd --io, or NULL */
+	const char *buffer_percent;	/* kconsumerd --buffer-percent, or NULL */
 	bool machine;			/* one key=value summary line */
 	bool verbose;
 };

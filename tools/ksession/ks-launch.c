@@ -88,7 +88,7 @@ int ksession_launch(struct ksession *s, struct ksession_launch *l)
 }
 
 /* Most arguments ksession_consumer_start() adds: -o, -v, two rotations. */
-#define KSESSION_CONSUMER_MAX_ARGS 16
+#define KSESSION_CONSUMER_MAX_ARGS 24
 
 /* "rundir/name" (malloc'd) when given is NULL, else a copy of given. */
 static char *ksession_consumer_path(const char *rundir, const char *given,
@@ -124,6 +124,14 @@ static void ksession_consumer_args(const struct ksession_consumer *c,
 		snprintf(nums[1], sizeof(nums[1]), "%" PRIu64, c->tracefile_count);
 		args[n++] = "--tracefile-count";
 		args[n++] = nums[1];
+	}
+	if (c->io) {
+		args[n++] = "--io";
+		args[n++] = (char *)c->io;
+	}
+	if (c->buffer_percent) {
+		args[n++] = "--buffer-percent";
+		args[n++] = (char *)c->buffer_percent;
 	}
 	for (size_t i = 0; c->extra_args && c->extra_args[i] &&
 	     n < KSESSION_CONSUMER_MAX_ARGS; i++)

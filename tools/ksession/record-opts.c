@@ -16,7 +16,7 @@
 enum {	/* long-only options */
 	OPT_SUBBUF = 256, OPT_PERCENT, OPT_NICE, OPT_MODE, OPT_CONSUMER,
 	OPT_SOCKET, OPT_KALLSYMS, OPT_NO_KALLSYMS, OPT_NO_FILTER, OPT_JSON,
-	OPT_FILE_VERSION, OPT_CONSUMERS,
+	OPT_FILE_VERSION, OPT_CONSUMERS, OPT_IO,
 };
 
 static void record_usage(FILE *out)
@@ -54,6 +54,9 @@ static void record_usage(FILE *out)
 	      "                          every CPU)\n"
 	      "      --mode splice|mmap  how the consumer reads the buffers\n"
 	      "                          (default splice)\n"
+	      "      --io sync|direct|uring  how the consumer writes its files\n"
+	      "                          (kconsumerd --io; default sync; direct:\n"
+	      "                          large spliced runs bypass the page cache)\n"
 	      "      --consumer PATH     kconsumerd binary (default: beside ksession,\n"
 	      "                          then the build tree, then PATH)\n"
 	      "      --socket PATH       command socket of the consumer (default: a\n"
@@ -190,6 +193,10 @@ static int record_opt_value(struct record_opts *o, int c, const char *arg)
 		else
 			return -1;
 		return 0;
+	case OPT_IO:
+		o->io = arg;
+		return strcmp(arg, "sync") && strcmp(arg, "direct") &&
+		       strcmp(arg, "uring") ? -1 : 0;
 	}
 	return record_opt_number(o, c, arg);
 }
@@ -202,6 +209,7 @@ static const char *record_opt_why(int c)
 	case 'P': return "not a process id";
 	case 'M': return "not a hexadecimal CPU mask (e.g. 3 for cpu0 and cpu1)";
 	case OPT_MODE: return "the mode is splice or mmap";
+	case OPT_IO: return "the io is sync, direct or uring";
 	case OPT_FILE_VERSION: return "the trace.dat version is 6 or 7";
 	case OPT_NICE: return "a nice value is from -20 to 19";
 	case OPT_PERCENT: return "a percentage is from 0 to 100";
@@ -299,6 +307,7 @@ static const struct option record_longopts[] = {
 	{ "buffer-percent", required_argument, NULL, OPT_PERCENT },
 	{ "consumer-nice", required_argument, NULL, OPT_NICE },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "io", required_argument, NULL, OPT_IO },
 	{ "output", required_argument, NULL, 'o' },
 	{ "file-version", required_argument, NULL, OPT_FILE_VERSION },
 	{ "duration", required_argument, NULL, 'd' },

@@ -676,6 +676,7 @@ static int record_start_one(struct record_consumer *c)
 		.timeout_ms = RECORD_READY_TIMEOUT_MS,
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 		.exe = r->consumer_bin,
+		.io = r->o.io,
 	};
 	int ret;
 

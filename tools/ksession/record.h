@@ -73,6 +73,7 @@ struct record_opts {
 	const char *path;	/* -o */
 	double duration;	/* --duration; 0: none */
 	const char *consumer;	/* --consumer */
+	const char *io;		/* --io, or NULL: the consumer's default */
 	const char *socket;	/* --socket: command socket of the consumer */
 	unsigned int consumers;	/* --consumers; 0: by the CPU count */
 	int kallsyms;		/* 1 with, 0 without, -1: if an event needs it */
