@@ -34,7 +34,8 @@
 # Usage: bench/ust/lttng_peer.sh [BUILD_DIR]    (default: build; needs root)
 # Environment: RUNS (3), SECS (3), THREADS (1), SUBBUFS ("65536 1048576"),
 # RELAY (1; 0 skips step 3), KC_MODES ("mmap splice mmap+direct
-# splice+direct": MODE[+IO], IO a kconsumerd --io value).  Skips, with the reason, when lttng-tools or
+# splice+direct mmap+direct@50 splice+direct@50": MODE[+IO][@PCT], IO a
+# kconsumerd --io value, PCT its --buffer-percent, default 25).  Skips, with the reason, when lttng-tools or
 # liblttng-ust is missing (tools/deps.sh lttng-tools liblttng-ust1).
 set -euo pipefail
 
@@ -46,7 +47,7 @@ secs=${SECS:-3}
 threads=${THREADS:-1}
 subbufs=${SUBBUFS:-"65536 1048576"}
 relay=${RELAY:-1}
-kc_modes=${KC_MODES:-"mmap splice mmap+direct splice+direct"}
+kc_modes=${KC_MODES:-"mmap splice mmap+direct splice+direct mmap+direct@50 splice+direct@50"}
 storm=$build/bench/ust/malloc_storm
 kctf=$build/tools/ctf/kctf
 consumer=$build/src/kconsumerd
@@ -170,14 +171,15 @@ lttng_run() {
 $(awk -v a="$r0" -v b="$r1" 'BEGIN { print b - a }') $lost"
 }
 
-# One kctf run: $1 MODE[+IO], $2 sub-buffer bytes, $3 events per thread,
-# $4 rate per thread (0: flat out).  Prints kctf's -M line and the bytes
-# on disk.
+# One kctf run: $1 MODE[+IO][@PCT], $2 sub-buffer bytes, $3 events per
+# thread, $4 rate per thread (0: flat out).  Prints kctf's -M line and the
+# bytes on disk.
 kctf_run() {
-	local dir=$tmp/kctf-trace line io=()
-	[ "${1#*+}" = "$1" ] || io=(--io "${1#*+}")
-	line=$("$kctf" -n "$threads" -e "$3" -r "$4" -s "$2" -b 8 -m "${1%%+*}" \
-		"${io[@]}" -c "$consumer" -M -o "$dir")
+	local dir=$tmp/kctf-trace line opt=() m=$1
+	case $m in *@*) opt+=(--buffer-percent "${m#*@}"); m=${m%@*};; esac
+	case $m in *+*) opt+=(--io "${m#*+}"); m=${m%%+*};; esac
+	line=$("$kctf" -n "$threads" -e "$3" -r "$4" -s "$2" -b 8 -m "$m" \
+		"${opt[@]}" -c "$consumer" -M -o "$dir")
 	echo "$line disk=$(du -sb "$dir" | awk '{ print $1 }')"
 	rm -rf "$dir"
 	sync
@@ -194,7 +196,7 @@ kctf_matched() {
 		'BEGIN { printf "%d", b / s / e / t }')
 	line=$(kctf_run "$1" "$2" "$ev" "$rate")
 	echo "$(kv disk "$line") $(kv seconds "$line") \
-$(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[${1%%+*}]}" 'BEGIN { print c - z }') \
+$(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[${1%%[+@]*}]}" 'BEGIN { print c - z }') \
 0 $(kv discarded "$line")"
 }
 
@@ -225,6 +227,8 @@ names = {'lttng-local': 'lttng-consumerd, local files',
          'kc-mmap': 'kconsumerd mmap (kctf)', 'kc-splice': 'kconsumerd splice (kctf)',
          'kc-mmap+direct': 'kconsumerd mmap --io direct',
          'kc-splice+direct': 'kconsumerd splice --io direct',
+         'kc-mmap+direct@50': 'kconsumerd mmap direct, 50% wake',
+         'kc-splice+direct@50': 'kconsumerd splice direct, 50% wake',
          'lttng-relay': 'lttng-consumerd -> lttng-relayd'}
 for sb in sorted({int(r[1]) for r in rows}):
     print(f"\n8 x {sb // 1024} KiB sub-buffers, {sys.argv[2]} alternating runs: "
