@@ -57,6 +57,7 @@ struct stream {
 	bool waiting;			/* sink full: sink_ev is armed */
 	bool draining;			/* on st->drain: empty it, then close */
 	bool may_be_quiet;		/* counted in st->quiet_count */
+	bool err_counted;		/* the last consume counted its error */
 	const char *drain_why;		/* why it drains, for the log */
 	struct event *sink_ev;		/* the sink's fd writable */
 	struct cds_list_head drain_node;
@@ -205,9 +206,17 @@ static void stream_fail(struct stream *s, int err)
 	kc_err(ctx, "stream %d (%s): %s: stream ended after %llu bytes",
 	       s->pub.sessiond_fd, s->pub.path_name, strerror(-err),
 	       (unsigned long long)io_stream_counters(s->io)->bytes);
-	total_add(&ctx->totals.errors, 1);
+	if (!s->err_counted)	/* else the io counters have it already */
+		total_add(&ctx->totals.errors, 1);
 	ctx_send_code(ctx, stream_error_code(err));
 	stream_close(s);
+}
+
+/* A failure outside the io layer (polling): counted here. */
+static void stream_fail_other(struct stream *s, int err)
+{
+	s->err_counted = false;
+	stream_fail(s, err);
 }
 
 /*
@@ -218,8 +227,10 @@ static void stream_fail(struct stream *s, int err)
 static ssize_t stream_consume(struct stream *s)
 {
 	int (*cb)(struct lttng_kconsumerd_fd *) = s->st->ctx->pub.on_buffer_ready;
+	uint64_t errors = io_stream_counters(s->io)->errors;
 	ssize_t r = cb ? cb(&s->pub) : io_consume_one(s->io);
 
+	s->err_counted = io_stream_counters(s->io)->errors > errors;
 	if (cb && r == -EAGAIN && io_stream_wait_fd(s->io) >= 0)
 		r = IO_PENDING;
 	stream_account(s);
@@ -299,9 +310,11 @@ static void stream_begin_drain(struct stream *s, const char *why)
 /* Nothing left to consume: the source's tail, the sink flushed, close. */
 static void stream_finish(struct stream *s)
 {
+	uint64_t errors = io_stream_counters(s->io)->errors;
 	ssize_t r = io_flush_final(s->io);
 	int ret;
 
+	s->err_counted = io_stream_counters(s->io)->errors > errors;
 	stream_account(s);
 	if (r == IO_PENDING) {
 		ret = stream_wait_sink(s);
@@ -368,7 +381,7 @@ static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
 	if (stream_consume_upto(s, STREAM_BUDGET) < 0)
 		return;
 	if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
-		stream_fail(s, -EBADF);
+		stream_fail_other(s, -EBADF);
 }
 
 /*
@@ -400,7 +413,7 @@ static void streams_backoff_cb(evutil_socket_t fd, short what, void *arg)
 		s->backed_off = false;
 		if (s->pub.state == ACTIVE_FD && !s->waiting && !s->draining &&
 		    stream_set_polled(s, true) < 0)
-			stream_fail(s, -EBADF);
+			stream_fail_other(s, -EBADF);
 	}
 }
 
@@ -699,7 +712,7 @@ int streams_update(struct streams *st, int key, uint32_t state)
 	}
 	ret = s->waiting ? 0 : stream_set_polled(s, state == ACTIVE_FD);
 	if (ret) {
-		stream_fail(s, ret);
+		stream_fail_other(s, ret);
 		return ret;
 	}
 	s->pub.state = (enum lttng_kconsumerd_fd_state)state;
