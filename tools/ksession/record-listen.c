@@ -111,11 +111,12 @@ void record_listen_collect(struct record *r)
 
 void record_listen_summary(struct record *r)
 {
-	uint64_t read = 0, lost = 0;
+	uint64_t read = 0, lost = 0, local = 0;
 
 	for (unsigned int i = 0; i < r->ncpus; i++) {
 		if (!r->cpu[i].online)
 			continue;
+		local += r->cpu[i].pages.events;
 		read += r->cpu[i].stats.read;
 		lost += r->cpu[i].stats.overrun + r->cpu[i].stats.commit_overrun +
 			r->cpu[i].stats.dropped;
@@ -127,6 +128,7 @@ void record_listen_summary(struct record *r)
 			r->o.listen, (unsigned long long)read,
 			(unsigned long long)lost);
 	if (r->local_bytes)
-		printf("kept local:    %.1f MiB of pages in %s\n",
-				(double)r->local_bytes / 1048576.0, r->o.path);
+		printf("kept local:    %.1f MiB of pages, %llu events, in %s\n",
+				(double)r->local_bytes / 1048576.0,
+				(unsigned long long)local, r->o.path);
 }

@@ -449,9 +449,11 @@ static void record_json_cpus(struct record *r)
 		c = &r->cpu[i];
 		if (!c->online)
 			continue;
-		printf("%s{\"cpu\":%u,\"events\":%llu,\"lost\":%llu,"
-			"\"left\":%llu,\"bytes\":%llu}", first ? "" : ",", i,
+		printf("%s{\"cpu\":%u,\"events\":%llu,\"read\":%llu,"
+			"\"lost\":%llu,\"left\":%llu,\"bytes\":%llu}",
+			first ? "" : ",", i,
 			(unsigned long long)c->pages.events,
+			(unsigned long long)c->stats.read,
 			(unsigned long long)record_lost(&c->stats),
 			(unsigned long long)c->stats.entries,
 			(unsigned long long)c->file_size);
