@@ -6,7 +6,8 @@
 # every address).  The script re-runs itself under `unshare -n`.
 #
 #  1. streamed: a small syscall storm on every CPU recorded with
-#     `ksession record -N 127.0.0.1:PORT -t`; the listener's trace.dat is
+#     `ksession record -F -c -N 127.0.0.1:PORT -t` (the storm only: the
+#     machine may be shared); the listener's trace.dat is
 #     read by `trace-cmd report`, and its events per CPU equal the events
 #     the kernel says the consumer read from that CPU (per_cpu stats,
 #     ksession --json "read"); nothing is kept locally.
@@ -67,21 +68,27 @@ start_listener() {
 	fail "trace-cmd listen did not listen on $port"
 }
 
-# A storm of one-byte dd copies pinned on every CPU, then stop.
+# ROUNDS storms of COUNT one-byte dd copies pinned on every CPU, a
+# second apart.
 cat > "$tmp/storm.sh" <<EOF
 #!/bin/sh
-for c in \$(seq 0 $((ncpu - 1))); do
-	taskset -c "\$c" dd if=/dev/zero of=/dev/null bs=1 count=\$1 2>/dev/null &
+for r in \$(seq \${2:-1}); do
+	[ \$r = 1 ] || sleep 1
+	for c in \$(seq 0 $((ncpu - 1))); do
+		taskset -c "\$c" dd if=/dev/zero of=/dev/null bs=1 count=\$1 2>/dev/null &
+	done
+	wait
 done
-wait
 EOF
 chmod +x "$tmp/storm.sh"
 
-# Events per CPU in a trace.dat, as trace-cmd report prints them: "N COUNT".
+# Events per CPU in a trace.dat, as trace-cmd report prints them: "N COUNT"
+# into $2; fails if trace-cmd report does.
 report_cpus() {
-	trace-cmd report "$1" 2>/dev/null | awk '
-		match($0, /\[[0-9]+\]/) { n[substr($0, RSTART + 1, RLENGTH - 2) + 0]++ }
-		END { for (c in n) print c, n[c] }' | sort -n
+	trace-cmd report "$1" > "$tmp/report.txt" 2>/dev/null || return 1
+	awk 'match($0, /\[[0-9]+\]/) { n[substr($0, RSTART + 1, RLENGTH - 2) + 0]++ }
+		END { for (c in n) print c, n[c] }' "$tmp/report.txt" | sort -n > "$2"
+	rm -f "$tmp/report.txt"
 }
 
 # Per-CPU "read" of ksession's JSON summary: "N COUNT".
@@ -94,7 +101,7 @@ json_read() {
 # ---- 1. streamed ---------------------------------------------------------------
 start_listener
 cd "$tmp" || fail "cd"
-"$KC_KSESSION" record -e raw_syscalls -e sched:sched_switch -b 2048 \
+"$KC_KSESSION" record -e raw_syscalls -e sched:sched_switch -b 2048 -F -c \
 	-N "127.0.0.1:$port" -t -o "$tmp/local.dat" --json \
 	-- "$tmp/storm.sh" 20000 > "$tmp/rec1.json" 2> "$tmp/rec1.log"
 rc=$?
@@ -114,8 +121,7 @@ wait "$listener" 2>/dev/null
 listener=
 dat=$(ls "$tmp"/out/*.dat 2>/dev/null | head -1)
 [ -n "$dat" ] || fail "the listener wrote no trace.dat: $(cat "$tmp/listen.log")"
-trace-cmd report "$dat" > /dev/null 2>&1 || fail "trace-cmd report $dat failed"
-report_cpus "$dat" > "$tmp/report.cpus"
+report_cpus "$dat" "$tmp/report.cpus" || fail "trace-cmd report $dat failed"
 json_read "$tmp/rec1.json" > "$tmp/kernel.cpus"
 [ -s "$tmp/kernel.cpus" ] || fail "no CPU read any event: $(cat "$tmp/rec1.json")"
 diff "$tmp/kernel.cpus" "$tmp/report.cpus" > "$tmp/cpus.diff" ||
@@ -128,9 +134,9 @@ start_listener
 rm -f "$tmp/local.dat"
 ( sleep 1.5; kill -KILL -- "-$listener" ) &
 killer=$!
-"$KC_KSESSION" record -e raw_syscalls -e sched:sched_switch -b 2048 -v -v \
-	-N "127.0.0.1:$port" -o "$tmp/local.dat" --json -d 4 \
-	-- "$tmp/storm.sh" 2000000 > "$tmp/rec2.json" 2> "$tmp/rec2.log"
+"$KC_KSESSION" record -e raw_syscalls -e sched:sched_switch -b 2048 -F -c -v -v \
+	-N "127.0.0.1:$port" -o "$tmp/local.dat" --json -d 6 \
+	-- "$tmp/storm.sh" 20000 4 > "$tmp/rec2.json" 2> "$tmp/rec2.log"
 rc=$?
 wait "$killer"
 listener=
@@ -143,8 +149,8 @@ grep -q '"partial":"the listener.s connection was lost' "$tmp/rec2.json" ||
 	fail "the summary does not say the trace is partial: $(cat "$tmp/rec2.json")"
 grep -q '"left":0,' "$tmp/rec2.json" || fail "buffers not drained: $(cat "$tmp/rec2.json")"
 [ -s "$tmp/local.dat" ] || fail "no local trace.dat"
-trace-cmd report "$tmp/local.dat" > /dev/null 2>&1 || fail "trace-cmd report of the local trace.dat failed"
-report_cpus "$tmp/local.dat" > "$tmp/local.cpus"
+report_cpus "$tmp/local.dat" "$tmp/local.cpus" ||
+	fail "trace-cmd report of the local trace.dat failed"
 [ "$(wc -l < "$tmp/local.cpus")" -ge 1 ] || fail "the local trace.dat holds no event"
 # every event of the local pages is in the local trace.dat (ksession
 # counted them in the pages it wrote; trace-cmd report prints them all)
