@@ -47,6 +47,13 @@ static void kconsumerd_usage(FILE *out)
 "                                  this host's name)\n"
 "      --live[=USEC]               a live session, timer USEC microseconds\n"
 "                                  (default 1000000)\n"
+"      --tcp-out HOST:PORT0,PORT1,...\n"
+"                                  send each stream raw to a TCP port as\n"
+"                                  trace-cmd listen takes a CPU's pages: a\n"
+"                                  stream whose path ends in cpuN goes to\n"
+"                                  PORTN (HOST numeric: IPv4 or [IPv6]);\n"
+"                                  a lost connection goes on into the\n"
+"                                  local trace file\n"
 "      --io sync|direct|uring      write trace files from the loop itself\n"
 "                                  (sync, the default), the same with large\n"
 "                                  aligned writes bypassing the page cache\n"
@@ -98,6 +105,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "live", optional_argument, NULL, 'L' },
 		{ "io", required_argument, NULL, 'I' },
 		{ "buffer-percent", required_argument, NULL, 'P' },
+		{ "tcp-out", required_argument, NULL, 'T' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -143,6 +151,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 			break;
 		}
 		case 'R': o->relay = optarg; break;
+		case 'T': o->tcp_out = optarg; break;
 		case 'N': o->session = optarg; break;
 		case 'H': o->hostname = optarg; break;
 		case 'L': {
@@ -182,6 +191,11 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 	if (!o->relay && (o->session || o->hostname || o->live_usec)) {
 		fprintf(err, "kconsumerd: --session, --hostname and --live need "
 			"--relay\n");
+		return -1;
+	}
+	if (o->relay && o->tcp_out) {
+		fprintf(err, "kconsumerd: --relay and --tcp-out exclude each "
+			"other\n");
 		return -1;
 	}
 	if (optind < argc) {

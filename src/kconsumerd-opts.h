@@ -18,6 +18,7 @@ struct kconsumerd_options {
 	const char *session;	/* relay session name, or NULL (default) */
 	const char *hostname;	/* relay host name, or NULL (this host's) */
 	unsigned long live_usec; /* live timer, 0: not live */
+	const char *tcp_out;	/* HOST:PORT0,PORT1,..., or NULL */
 	const char *io;		/* "sync", "direct", "uring" or NULL (default) */
 	int buffer_percent;	/* shm wake-up threshold, -1: the default */
 	int daemonize;

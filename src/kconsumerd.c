@@ -128,6 +128,19 @@ static int configure_relay(struct lttng_kconsumerd_local_data *ctx,
 	return ret ? -1 : 0;
 }
 
+/* --tcp-out: every stream raw to its CPU's port. */
+static int configure_tcp_out(struct lttng_kconsumerd_local_data *ctx,
+		const struct kconsumerd_options *o)
+{
+	int ret = lttng_kconsumerd_set_tcp_out(ctx, o->tcp_out);
+
+	if (ret)
+		logf_(LTTNG_KCONSUMERD_LOG_ERR, "--tcp-out %s: %s%s", o->tcp_out,
+		      strerror(-ret), ret == -EINVAL ? " (HOST:PORT0,PORT1,... "
+		      "with a numeric IPv4 or [IPv6] HOST, 1 to 4096 ports)" : "");
+	return ret ? -1 : 0;
+}
+
 /* --io: say it when io_uring was asked for and cannot be had. */
 static void configure_io(struct lttng_kconsumerd_local_data *ctx,
 		const struct kconsumerd_options *o)
@@ -173,6 +186,8 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 		}
 	}
 	lttng_kconsumerd_set_error_sock(ctx, connect_error_socket(o->err_sock));
+	if (o->tcp_out)
+		return configure_tcp_out(ctx, o);
 	return o->relay ? configure_relay(ctx, o) : 0;
 }
 

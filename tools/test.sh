@@ -11,7 +11,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bash tools/deps.sh trace-cmd babeltrace2 bash-completion
+bash tools/deps.sh trace-cmd babeltrace2 bash-completion iproute2
 
 run_suite() {
 	local dir=$1; shift

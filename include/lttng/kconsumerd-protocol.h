@@ -36,7 +36,8 @@
  *     The trace file keeps what was consumed before; other streams go on.
  *     OUTFD_ERROR keeps meaning that the trace file failed.
  *   - KCONSUMERD_RELAY_LOST (1054): the collector of --relay was lost or
- *     refused the session; streams go on into local files.
+ *     refused the session, or a --tcp-out connection failed or broke
+ *     (once per stream); streams go on into local files.
  */
 #ifndef LTTNG_KCONSUMERD_PROTOCOL_H
 #define LTTNG_KCONSUMERD_PROTOCOL_H
@@ -112,7 +113,8 @@ enum lttcomm_kconsumerd_code {
 	 * The collector (lttng-relayd, --relay) was lost or refused the
 	 * session: every stream goes on into local trace files, same paths
 	 * under the output directory (stats: relay_local, relay_local_from).
-	 * An addition: a 2011 session daemon never sees it without --relay.
+	 * An addition: a 2011 session daemon never sees it without --relay
+	 * or --tcp-out.
 	 */
 	KCONSUMERD_RELAY_LOST = 1054,
 };

@@ -251,6 +251,35 @@ extern int lttng_kconsumerd_set_tracefile(
 extern int lttng_kconsumerd_set_relay(struct lttng_kconsumerd_local_data *ctx,
 		const char *url, const char *session, const char *hostname,
 		unsigned int live_usec);
+
+/*
+ * Send the streams added from now on raw to TCP ports instead of local
+ * trace files, the way `trace-cmd listen` takes a CPU's pages: dest is
+ * "HOST:PORT0,PORT1,..." (a numeric IPv4 address or an IPv6 one in
+ * brackets: no name is resolved; at most 4096 ports), and a stream whose
+ * path ends in "cpuN" goes to PORTN, unframed, sub-buffer after
+ * sub-buffer, padded with zeros to a whole sub-buffer at its end (a
+ * stream named otherwise, or N past the list, is refused with
+ * KCONSUMERD_OUTFD_ERROR).  Splice mode moves the pages from the stream's
+ * pipe into the socket (no copy); mmap mode sends from the mapping.  The
+ * connections start when the streams are added, non-blocking; a stream
+ * waits (holds its sub-buffer) while its connection is slower than the
+ * producer: the kernel's socket send buffer is the only output buffer.
+ * The process must ignore SIGPIPE (splice into a socket raises it).
+ *
+ * Each stream's trace file (its path under the output directory) is
+ * created empty when the stream is added.  If a connection fails or
+ * breaks, KCONSUMERD_RELAY_LOST goes to the error socket and that stream
+ * goes on into its trace file from the first sub-buffer not handed whole
+ * to the kernel; the part of that sub-buffer the kernel took is written
+ * as zeros (the file stays sub-buffer aligned).  Only what the kernel's
+ * socket buffers held may be missing.  The stats (relay_local,
+ * relay_local_from) tell from which sub-buffer each stream is local.
+ * Returns 0, -EINVAL (bad dest), -EALREADY (a relay or TCP target is
+ * set), or another negative errno.
+ */
+extern int lttng_kconsumerd_set_tcp_out(struct lttng_kconsumerd_local_data *ctx,
+		const char *dest);
 /* How trace files are written. */
 enum lttng_kconsumerd_io {
 	LTTNG_KCONSUMERD_IO_DEFAULT = 0,	/* SYNC, for now */

@@ -8,6 +8,7 @@
 
 #include "io-priv.h"
 #include "sink_relay.h"
+#include "sink_tcp.h"
 
 /*
  * The io_stream and its driver.  The kinds table says how to recognise a
@@ -515,6 +516,9 @@ int io_stream_set_sink(struct io_stream *s, const struct io_sink_spec *spec,
 	if (spec->relay)
 		ret = io_sink_relay_open(spec->relay, spec, s->pub->max_sb_size,
 					 &s->counters, &k, why);
+	else if (spec->tcp)
+		ret = io_sink_tcp_open(spec->tcp, spec, s->pub->max_sb_size,
+				       &s->counters, &k, why);
 	else
 		ret = io_sink_create(spec, s->pub->max_sb_size, &s->counters,
 				     &k, why);

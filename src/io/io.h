@@ -37,6 +37,7 @@ enum io_kind {
 struct io_stream;
 struct io_paths;
 struct relay_link;
+struct tcp_out;
 
 struct io_counters {
 	uint64_t bytes;		/* bytes written to the sink */
@@ -71,6 +72,9 @@ struct io_sink_spec {
 	struct relay_link *relay; /* to a collector (sink_relay.h), or NULL;
 				   the fields above serve a local
 				   continuation */
+	struct tcp_out *tcp;	/* raw to one TCP port per CPU (sink_tcp.h),
+				   or NULL; the fields above: the local file
+				   made ready for a continuation */
 	enum io_sink_io io;	/* files by path only: an fd is written sync */
 	uint64_t inflight_max;	/* io_uring: most bytes taken, not yet in the
 				   file (0: IO_URING_INFLIGHT) */

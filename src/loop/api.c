@@ -17,6 +17,7 @@
 
 #include "loop.h"
 #include "sink_relay.h"
+#include "sink_tcp.h"
 
 KC_EXPORT int lttng_kconsumerd_send_error(struct lttng_kconsumerd_local_data *pub,
 		int cmd)
@@ -223,6 +224,39 @@ KC_EXPORT int lttng_kconsumerd_set_buffer_percent(
 		return -EINVAL;
 	streams_set_wakeup(kc_ctx_of(pub)->streams, percent);
 	return 0;
+}
+
+/* A stream lost its TCP connection: say so on the error socket. */
+static void api_tcp_lost(void *priv, const char *path, int err, uint64_t from)
+{
+	struct kc_ctx *ctx = priv;
+
+	kc_warn(ctx, "stream %s: TCP connection lost (%s): local trace file "
+		"from sub-buffer %llu on", path, strerror(-err),
+		(unsigned long long)from);
+	ctx_send_code(ctx, KCONSUMERD_RELAY_LOST);
+}
+
+KC_EXPORT int lttng_kconsumerd_set_tcp_out(
+		struct lttng_kconsumerd_local_data *pub, const char *dest)
+{
+	static const struct tcp_out_hooks hooks = { .lost = api_tcp_lost };
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+	struct tcp_out *t = NULL;
+	const char *why = NULL;
+	int ret;
+
+	if (!pub || !dest)
+		return -EINVAL;
+	ret = tcp_out_create(dest, &hooks, ctx, &t, &why);
+	if (ret) {
+		kc_debug(ctx, "TCP target %s: %s", dest, why ? why : strerror(-ret));
+		return ret;
+	}
+	ret = streams_set_tcp(ctx->streams, t);
+	if (ret)
+		tcp_out_destroy(t);
+	return ret;
 }
 
 KC_EXPORT int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *pub,

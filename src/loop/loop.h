@@ -138,6 +138,8 @@ void streams_drain_all(struct streams *st);
 void streams_close_all(struct streams *st);
 void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count);
 int streams_set_relay(struct streams *st, struct collector *co);
+struct tcp_out;
+int streams_set_tcp(struct streams *st, struct tcp_out *t);
 
 /* How the trace files of streams added from now on are written. */
 void streams_set_io(struct streams *st, enum io_sink_io io);

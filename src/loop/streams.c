@@ -35,6 +35,7 @@
 
 #include "io.h"
 #include "loop.h"
+#include "sink_tcp.h"
 #include "streams-test.h"
 
 #define STREAMS_BUCKETS 4096		/* power of two */
@@ -80,6 +81,7 @@ struct streams {
 	uint64_t tracefile_size;	/* rotation of new streams' files */
 	uint32_t tracefile_count;
 	struct collector *collector;	/* new streams go to this relay */
+	struct tcp_out *tcp;		/* or raw to these TCP ports */
 	enum io_sink_io sink_io;	/* how new streams' files are written */
 	unsigned int wakeup_pct;	/* shm streams' wake-up threshold */
 	struct event *quiet_ev;		/* looks at quiet streams */
@@ -523,6 +525,7 @@ void streams_destroy(struct streams *st)
 		event_free(st->quiet_ev);
 	close(st->epfd);
 	collector_destroy(st->collector);
+	tcp_out_destroy(st->tcp);
 	io_paths_destroy(st->paths);
 	free(st);
 }
@@ -602,6 +605,7 @@ static int stream_open(struct stream *s, const struct lttcomm_kconsumerd_msg *m,
 			.tracefile_count = st->tracefile_count,
 			.paths = st->paths,
 			.relay = collector_link(st->collector),
+			.tcp = st->tcp,
 			.io = st->sink_io,
 		},
 	};
@@ -758,9 +762,18 @@ void streams_set_tracefile(struct streams *st, uint64_t size, uint32_t count)
 /* Streams added from now on go to this collector (the registry owns it). */
 int streams_set_relay(struct streams *st, struct collector *co)
 {
-	if (st->collector)
+	if (st->collector || st->tcp)
 		return -EALREADY;
 	st->collector = co;
+	return 0;
+}
+
+/* Streams added from now on go raw to these TCP ports (the registry owns t). */
+int streams_set_tcp(struct streams *st, struct tcp_out *t)
+{
+	if (st->collector || st->tcp)
+		return -EALREADY;
+	st->tcp = t;
 	return 0;
 }
 

@@ -420,6 +420,51 @@ static void test_tracedat(void **state)
 }
 
 /*
+ * The head trace-cmd listen takes (tracedat_head_v6) is the local version
+ * 6 file's beginning, byte for byte, up to its flyrecord: one writer.
+ */
+static void test_tracedat_head(void **state)
+{
+	static const char *const systems[] = { "sched" };
+	struct tracedat_cpu cpus[3] = {
+		{ .stats = "entries: 0\n" }, { 0 }, { .stats = "entries: 0\n" },
+	};
+	struct tracedat_input in;
+	unsigned char *head = NULL;
+	struct cur c = { 0 };
+	size_t len = 0, flen;
+	struct fake f;
+	char *file;
+	int dirfd;
+
+	(void)state;
+	fake_setup(&f);
+	dirfd = open(f.dir, O_RDONLY | O_DIRECTORY);
+	cpus[0].data_path = f.cpu0;
+	cpus[2].data_path = f.cpu2;
+	in = (struct tracedat_input){
+		.instance_dirfd = dirfd, .root_dirfd = dirfd, .systems = systems,
+		.nsystems = 1, .cpus = cpus, .ncpus = 3, .page_size = PAGE,
+		.trace_clock = "[local] global\n", .version = "test",
+	};
+	assert_int_equal(tracedat_head_v6(&in, &head, &len), 0);
+	assert_int_equal(tracedat_write(f.out, &in, NULL), 0);
+	file = tu_slurp(f.out, &flen);
+	assert_true(len > 0 && len + 10 < flen);
+	assert_memory_equal(file, head, len);
+	assert_memory_equal(file + len, "flyrecord", 10);
+	c.p = head;
+	c.len = len;
+	cur_meta(&c);
+	assert_int_equal(cur_options(&c), 2);
+	assert_int_equal(c.off, len);
+	free(head);
+	free(file);
+	close(dirfd);
+	nftw(f.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
  * Rotated page files as one CPU's data: PAGE of 0x11, PAGE / 2 of 0x33
  * (zero-padded to a page: pages never straddle two files), PAGE / 2 of
  * 0x44 (the last, padded as any last page), in that order, the files'
@@ -486,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_stats_parse),
 		cmocka_unit_test(test_tracedat),
 		cmocka_unit_test(test_tracedat_rotated),
+		cmocka_unit_test(test_tracedat_head),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

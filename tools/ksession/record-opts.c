@@ -71,6 +71,14 @@ static void record_usage(FILE *out)
 	      "  -o, --output FILE       the trace.dat to write (default trace.dat);\n"
 	      "                          replaced only once the new one is complete\n"
 	      "      --file-version 6|7  trace.dat version (default 7: zstd)\n"
+	      "  -N HOST:PORT            stream to a `trace-cmd listen` on HOST:PORT\n"
+	      "                          instead (it writes the trace.dat); the pages\n"
+	      "                          go from kconsumerd to the listener's per-CPU\n"
+	      "                          TCP ports, spliced.  If a connection is lost\n"
+	      "                          the pages not sent go into -o FILE (partial)\n"
+	      "  -t                      per-CPU data over TCP (as trace-cmd record\n"
+	      "                          -t): always so with -N; UDP is not offered\n"
+	      "                          (no flow control, no loss detection)\n"
 	      "  -m, --max-kb KB         keep only about the last KB of data per CPU\n"
 	      "                          (as trace-cmd record -m): the consumer\n"
 	      "                          rotates each CPU's pages through 4 files of\n"
@@ -264,6 +272,8 @@ static bool record_opt_flag(struct record_opts *o, int c, const char *arg)
 	case OPT_KALLSYMS: o->kallsyms = 1; break;
 	case OPT_NO_KALLSYMS: o->kallsyms = 0; break;
 	case OPT_NO_FILTER: o->filter_self = false; break;
+	case 'N': o->listen = arg; break;
+	case 't': o->listen_tcp = true; break;
 	default: return false;
 	}
 	return true;
@@ -284,6 +294,15 @@ static int record_opt_check(struct record_opts *o)
 	if (o->socket && o->consumers > 1) {
 		cli_err("record: --socket names the command socket of one "
 			"consumer: not with --consumers %u", o->consumers);
+		return -1;
+	}
+	if (o->listen && o->max_kb) {
+		cli_err("record: -N streams every page to the listener: not with "
+			"-m (the listener keeps everything)");
+		return -1;
+	}
+	if (o->listen_tcp && !o->listen) {
+		cli_err("record: -t is about -N's per-CPU data: give -N HOST:PORT");
 		return -1;
 	}
 	if (o->children && !o->only_command && !o->npids) {
@@ -328,7 +347,7 @@ int record_parse(int argc, char **argv, struct record_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:f:P:C:M:b:m:o:d:FcTqvh",
+	while ((c = getopt_long(argc, argv, "+e:f:P:C:M:b:m:o:d:N:FcTtqvh",
 					record_longopts, NULL)) != -1) {
 		if (record_opt_flag(o, c, optarg))
 			continue;

@@ -449,9 +449,11 @@ static void record_json_cpus(struct record *r)
 		c = &r->cpu[i];
 		if (!c->online)
 			continue;
-		printf("%s{\"cpu\":%u,\"events\":%llu,\"lost\":%llu,"
-			"\"left\":%llu,\"bytes\":%llu}", first ? "" : ",", i,
+		printf("%s{\"cpu\":%u,\"events\":%llu,\"read\":%llu,"
+			"\"lost\":%llu,\"left\":%llu,\"bytes\":%llu}",
+			first ? "" : ",", i,
 			(unsigned long long)c->pages.events,
+			(unsigned long long)c->stats.read,
 			(unsigned long long)record_lost(&c->stats),
 			(unsigned long long)c->stats.entries,
 			(unsigned long long)c->file_size);
@@ -498,6 +500,11 @@ static void record_json(struct record *r, const struct record_totals *t)
 	record_cpu_times(r, &mine, &theirs);
 	printf("{\"output\":");
 	record_json_str(r->o.path);
+	if (r->o.listen) {
+		printf(",\"listen\":");
+		record_json_str(r->o.listen);
+		printf(",\"local_bytes\":%llu", (unsigned long long)r->local_bytes);
+	}
 	printf(",\"file_version\":%d,\"complete\":%s,\"partial\":",
 			r->o.file_version, r->partial[0] ? "false" : "true");
 	if (r->partial[0])
@@ -534,12 +541,53 @@ static void record_json(struct record *r, const struct record_totals *t)
 	printf("}\n");
 }
 
+/* -N, per CPU: what the kernel says the consumer read, what stayed local. */
+static void record_print_listen_cpus(struct record *r)
+{
+	const struct record_cpu *c;
+
+	for (unsigned int i = 0; i < r->ncpus; i++) {
+		c = &r->cpu[i];
+		if (c->online)
+			printf("  cpu%u: %llu events read, %llu lost, %llu left, "
+				"%llu bytes local\n", i,
+				(unsigned long long)c->stats.read,
+				(unsigned long long)record_lost(&c->stats),
+				(unsigned long long)c->stats.entries,
+				(unsigned long long)c->file_size);
+	}
+}
+
+/* -N: the summary of a streamed recording. */
+static void record_listen_text(struct record *r, const struct record_totals *t)
+{
+	double mine, theirs;
+
+	if (r->partial[0])
+		printf("PARTIAL TRACE: %s\n", r->partial);
+	record_print_what(r);
+	record_print_listen_cpus(r);
+	record_listen_summary(r);
+	printf("entries left:  %llu%s\n", (unsigned long long)t->left,
+			t->left ? " (the buffers were not emptied)" : "");
+	record_cpu_times(r, &mine, &theirs);
+	printf("recorder CPU:  %.3f s (ksession %.3f s + kconsumerd %.3f s)\n",
+			mine + theirs, mine, theirs);
+	if (r->local_bytes)
+		printf("read it with:  trace-cmd report %s (the local part)\n",
+				r->o.path);
+	record_print_consumers(r);
+	record_print_command(r);
+}
+
 void record_summary(struct record *r)
 {
 	struct record_totals t;
 
 	record_sum(r, &t);
-	if (r->o.json) {
+	if (r->o.listen && !r->o.json && !r->o.quiet) {
+		record_listen_text(r, &t);
+	} else if (r->o.json) {
 		record_json(r, &t);
 	} else if (!r->o.quiet) {
 		if (r->partial[0])

@@ -678,8 +678,11 @@ static int record_start_one(struct record_consumer *c)
 		.exe = r->consumer_bin,
 		.io = r->o.io,
 	};
+	char *tcp_args[] = { "--tcp-out", (char *)tcl_tcp_out(r->listen), NULL };
 	int ret;
 
+	if (r->listen)
+		kc.extra_args = tcp_args;
 	record_rotation(r, &kc);
 	ret = !log_path ? -ENOMEM : ksession_new(&c->ks);
 	if (ret == 0) {
@@ -752,6 +755,13 @@ static void record_handle_code(struct record_consumer *c, int code)
 		break;
 	case KCONSUMERD_OUTFD_ERROR:
 		r->write_failed = true;
+		break;
+	case KCONSUMERD_RELAY_LOST:
+		if (!r->listen_lost)
+			cli_err("the consumer %slost a connection to the listener "
+				"%s: its pages go on into local files", name,
+				r->o.listen ? r->o.listen : "");
+		r->listen_lost = true;
 		break;
 	default:
 		cli_err("the consumer %sreported an error (see its log)%s%s",

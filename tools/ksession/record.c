@@ -101,6 +101,7 @@ static void record_teardown(struct record *r)
 	if (r->command >= 0)
 		ksession_terminate(r->command, 2000, NULL, NULL);
 	record_end_consumers(r, 5000);
+	record_listen_end(r);
 	for (i = 0; i < r->ncons; i++) {
 		ksession_free(r->cons[i].ks);
 		free(r->cons[i].dir);
@@ -165,6 +166,8 @@ static int record_prepare(struct record *r)
 	}
 	if (ret == 0)
 		ret = record_keep_metadata(r, r->kallsyms);
+	if (ret == 0 && r->o.listen && !record_interrupted())
+		ret = record_listen_start(r);
 	if (ret == 0 && !record_interrupted())
 		ret = record_start_consumer(r);
 	if (ret == 0 && !record_interrupted())
@@ -215,6 +218,7 @@ static int record_session(struct record *r)
 	record_mark(r, "recording");
 	if (r->ti && (r->started || record_consumers_alive(r)))
 		record_stop(r);
+	record_listen_end(r);
 	record_mark(r, "drain");
 	if (!r->started) {
 		record_show_log(r);
@@ -223,11 +227,13 @@ static int record_session(struct record *r)
 	if (ret < 0 && !r->partial[0])
 		record_partial(r, "the recording failed");
 	ret = record_collect(r);
+	if (ret == 0 && r->o.listen)
+		record_listen_collect(r);
 	record_explain_partial(r);
 	if (r->partial[0])
 		record_show_log(r);
 	record_unreserve(r);
-	if (ret == 0)
+	if (ret == 0 && (!r->o.listen || r->local_bytes))
 		ret = record_write_tracedat(r);
 	record_mark(r, "trace.dat");
 	if (ret == 0)

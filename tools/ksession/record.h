@@ -18,6 +18,7 @@
 #include "ksession.h"
 #include "tracefs.h"
 #include "tracedat.h"
+#include "tclisten.h"
 
 /* Wake-up threshold of the consumer, in percent of the buffer. */
 #define RECORD_DEFAULT_BUFFER_PERCENT 25
@@ -78,6 +79,8 @@ struct record_opts {
 	unsigned int consumers;	/* --consumers; 0: by the CPU count */
 	int kallsyms;		/* 1 with, 0 without, -1: if an event needs it */
 	bool filter_self;	/* leave ksession and kconsumerd out */
+	const char *listen;	/* -N HOST:PORT: stream to trace-cmd listen */
+	bool listen_tcp;	/* -t (per-CPU data over TCP: always so) */
 	int verbose;
 	char **command;		/* after --, NULL-terminated, or NULL */
 };
@@ -152,6 +155,10 @@ struct record {
 	bool kallsyms;		/* the trace.dat holds kallsyms */
 	bool keep_datadir;	/* the pages could not be assembled: keep them */
 	struct tracedat_result res;	/* the trace.dat written */
+	/* -N: the listener */
+	struct tcl_conn *listen;	/* its control connection, or NULL */
+	bool listen_lost;		/* a CPU's connection was lost */
+	uint64_t local_bytes;		/* -N: pages that stayed local */
 };
 
 /* Add a reason to r->partial ("; "-separated). */
@@ -204,6 +211,14 @@ void record_page_files_free(char **files, size_t n);
 
 /* record-stale.c: remove instances whose ksession is gone, saying so. */
 void record_reap_stale(void);
+
+/* record-listen.c: -N, the control side of trace-cmd listen. */
+int record_listen_start(struct record *r);
+/* CLOSE, once the consumers have closed the per-CPU connections. */
+void record_listen_end(struct record *r);
+/* After record_collect(): what stayed local, in r->partial. */
+void record_listen_collect(struct record *r);
+void record_listen_summary(struct record *r);
 
 /* record-run.c */
 int record_run(struct record *r);

@@ -512,11 +512,10 @@ static int tracedat_output(const char *path, int fd, struct tdbuf *b,
 	return ret;
 }
 
-/* Everything up to the CPU data; *fly is where the per-CPU entries start. */
-static int tracedat_build(struct tdbuf *b, const struct tracedat_input *in,
-		size_t *fly, unsigned int *formats)
+/* Magic through the options: what comes before flyrecord. */
+static int tracedat_head(struct tdbuf *b, const struct tracedat_input *in,
+		unsigned int *formats)
 {
-	unsigned int cpu;
 	int ret;
 
 	tracedat_magic(b, in, "6");
@@ -530,6 +529,41 @@ static int tracedat_build(struct tdbuf *b, const struct tracedat_input *in,
 	tracedat_symbols(b, in);
 	tdbuf_u32(b, in->ncpus);
 	tracedat_options(b, in);
+	return b->err;
+}
+
+int tracedat_head_v6(const struct tracedat_input *in, unsigned char **buf,
+		size_t *len)
+{
+	struct tdbuf b = { 0 };
+	unsigned int formats = 0;
+	int ret;
+
+	if (!in || !buf || !len || !in->ncpus || !in->trace_clock ||
+			!in->version)
+		return -EINVAL;
+	ret = tracedat_head(&b, in, &formats);
+	*buf = ret == 0 ? malloc(b.len ? b.len : 1) : NULL;
+	if (ret == 0 && !*buf)
+		ret = -ENOMEM;
+	if (ret == 0) {
+		memcpy(*buf, b.p, b.len);
+		*len = b.len;
+	}
+	tdbuf_free(&b);
+	return ret;
+}
+
+/* Everything up to the CPU data; *fly is where the per-CPU entries start. */
+static int tracedat_build(struct tdbuf *b, const struct tracedat_input *in,
+		size_t *fly, unsigned int *formats)
+{
+	unsigned int cpu;
+	int ret;
+
+	ret = tracedat_head(b, in, formats);
+	if (ret < 0)
+		return ret;
 	tdbuf_put(b, "flyrecord", 10);
 	*fly = b->len;
 	for (cpu = 0; cpu < in->ncpus; cpu++) {

@@ -90,4 +90,14 @@ struct tracedat_result {
 int tracedat_write(const char *path, const struct tracedat_input *in,
 		struct tracedat_result *res);
 
+/*
+ * The head of a version 6 trace.dat, what `trace-cmd listen` takes before
+ * the data: magic through the saved cmdlines, the CPU count and the
+ * options (ended by id 0), no flyrecord (the listener writes it).  The
+ * CPU entries of in are not read (stats: only those given).  *buf is
+ * malloc'd, *len bytes.  0 or a negative errno.
+ */
+int tracedat_head_v6(const struct tracedat_input *in, unsigned char **buf,
+		size_t *len);
+
 #endif /* KSESSION_TRACEDAT_H */
