@@ -330,7 +330,7 @@ static void stream_finish(struct stream *s)
 	}
 	if (io_stream_counters(s->io)->relay_local)
 		kc_info(s->st->ctx, "stream %d (%s): local from sub-buffer %llu "
-			"on (the relay was lost)", s->pub.sessiond_fd,
+			"on (its collector was lost)", s->pub.sessiond_fd,
 			s->pub.path_name, (unsigned long long)
 			io_stream_counters(s->io)->relay_local_from);
 	kc_debug(s->st->ctx, "stream %d (%s) %s: %llu bytes", s->pub.sessiond_fd,
