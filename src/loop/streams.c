@@ -355,6 +355,11 @@ static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (stream_consume_upto(s, STREAM_BUDGET) < 0)
 		return;
+	/* the hang-up may have come while it waited: no event says it again */
+	if (io_stream_at_eof(s->io)) {
+		stream_begin_drain(s, "hung up");
+		return;
+	}
 	if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
 		stream_fail(s, -EBADF);
 }
