@@ -45,6 +45,12 @@
  * packet_seq_num, events_discarded), a SEND_INDEX with those fields
  * follows; other streams (ftrace pages) get no index.
  *
+ * Rotation.  A data stream's tracefile_size and tracefile_count go in its
+ * ADD_STREAM: the relay rotates through <channel>_<k> at packet
+ * boundaries and keeps the newest count files (a size without a count is
+ * refused: lttng-relayd 2.13 crashes on it); the metadata is never
+ * rotated there (a CTF reader wants one "metadata" file).
+ *
  * Loss.  relay_link_fail(): each stream's frames still in the buffers go
  * to a local trace file at the stream's own path (opened through the file
  * sink, rotation included), then everything that follows.  What may be
@@ -460,8 +466,9 @@ static int rs_send_add(struct relay_sink *s)
 		return -ENOMEM;
 	put_be32(p, (uint32_t)cl);
 	put_be32(p + 4, (uint32_t)pl);
-	put_be64(p + 8, s->spec.tracefile_size);
-	put_be64(p + 16, s->spec.tracefile_count);
+	/* the relay rotates data streams; the metadata is one whole file */
+	put_be64(p + 8, s->meta ? 0 : s->spec.tracefile_size);
+	put_be64(p + 16, s->meta ? 0 : s->spec.tracefile_count);
 	put_be64(p + 24, 0);
 	memcpy(p + 32, s->channel, cl);
 	memcpy(p + 32 + cl, s->dir, pl);
@@ -1200,6 +1207,13 @@ int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,
 		return -EINVAL;
 	}
 	s->meta = !strcmp(s->channel, "metadata");
+	if (!s->meta && spec->tracefile_size && !spec->tracefile_count) {
+		/* lttng-relayd 2.13 divides by the count at its first rotation */
+		*why = "a relay rotates only through a bounded number of files: "
+		       "a tracefile size needs a tracefile count";
+		rs_close(&s->k);
+		return -EINVAL;
+	}
 	if (frame * 2 > l->bound)
 		l->bound = frame * 2;
 	*out = &s->k;

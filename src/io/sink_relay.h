@@ -106,6 +106,7 @@ size_t relay_link_streams(const struct relay_link *l);
  * A sink for one stream: ADD_STREAM (directory = dirname of spec->path,
  * channel = its basename; "metadata" is the metadata stream) is queued at
  * once.  spec is kept for the local continuation (the path is copied).
+ * A data stream's tracefile_size needs a tracefile_count (-EINVAL).
  * 0 or -errno with *why.
  */
 int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,

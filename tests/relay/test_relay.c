@@ -6,7 +6,8 @@
  * locally (must give the same files: the replay is faithful) and through
  * the relay (the relay's files must be byte-identical, with an index entry
  * per packet, and babeltrace2 must read them).  kctf --relay itself is
- * read back by babeltrace2.  A relay killed mid-session: the consumer
+ * read back by babeltrace2, also rotated by the relay (tracefile size and
+ * count in ADD_STREAM).  A relay killed mid-session: the consumer
  * says so on the error socket and each stream goes on in a local file
  * from a packet boundary, nothing held lost.  A relay stopped for seconds:
  * streams are held, the tracer counts its discards, the run ends.  Fake
@@ -200,6 +201,102 @@ static void test_kctf_relay(void **state)
 		assert_true(ru_check_index(chan, idx) > 0);
 		assert_int_equal(ru_check_index(chan, idx), ru_count_packets(chan));
 	}
+	ru_cleanup(work);
+}
+
+/* The relay's files of stream i: how many, each at most max bytes. */
+static int relay_files(const char *rtrace, int i, long max, long *packets)
+{
+	char chan[PATH_MAX], idx[PATH_MAX];
+	struct stat st;
+	int n = 0;
+
+	*packets = 0;
+	for (int k = 0; k < 64; k++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d_%d", rtrace, i, k);
+		if (stat(chan, &st) < 0)
+			continue;
+		n++;
+		assert_true(st.st_size > 0 && st.st_size <= max);
+		snprintf(idx, sizeof(idx), "%s/index/channel0_%d_%d.idx",
+			 rtrace, i, k);
+		assert_int_equal(ru_check_index(chan, idx), ru_count_packets(chan));
+		*packets += ru_count_packets(chan);
+	}
+	snprintf(chan, sizeof(chan), "%s/channel0_%d", rtrace, i);
+	assert_int_equal(stat(chan, &st), -1);	/* no unrotated file */
+	return n;
+}
+
+/*
+ * kctf --relay --tracefile-size --tracefile-count: the relay rotates every
+ * data stream through channel0_N_K files of at most that size, an index
+ * for each, the metadata whole; babeltrace2 reads them.  With a count
+ * larger than the files needed nothing is lost; with a small one, only
+ * that many files remain per stream.
+ */
+static void rotate_case(const char *count, bool all)
+{
+	char work[PATH_MAX], local[PATH_MAX], line[1024], rtrace[PATH_MAX];
+	char meta[PATH_MAX];
+	struct ru_relay r;
+	struct stat st;
+	char *extra[] = { "-n", "2", "-e", "60000", "-o", local,
+			  "--tracefile-size", "196608", "--relay", NULL,
+			  "--tracefile-count", (char *)count, NULL };
+	long packets, kept = 0, events;
+	int files;
+
+	ru_tmpdir(work, sizeof(work), "rotate");
+	path_join(local, sizeof(local), work, "local");
+	assert_true(ru_relay_start(&r, work));
+	extra[9] = r.url;
+	kctf_run(work, extra, line, sizeof(line));
+	ru_relay_stop(&r);
+	assert_true(ru_relay_trace_any(&r, "kctf", rtrace, sizeof(rtrace)));
+	assert_int_equal(stat(path_join(meta, sizeof(meta), rtrace, "metadata"),
+			      &st), 0);
+	for (int i = 0; i < 2; i++) {
+		files = relay_files(rtrace, i, 196608, &packets);
+		assert_true(files >= 1 && files <= atoi(count));
+		if (all)
+			assert_true(files > 1);
+		kept += packets;
+	}
+	events = ru_babeltrace_events(rtrace, work);
+	assert_true(events > 0);
+	if (!all) {
+		assert_true(kept < (long)kv(line, "packets="));
+		assert_true(events < (long)kv(line, "events="));
+	} else {
+		assert_int_equal(kept, (long)kv(line, "packets="));
+		assert_int_equal(events, (long)kv(line, "events="));
+	}
+	ru_cleanup(work);
+}
+
+static void test_rotate(void **state)
+{
+	rotate_case("64", true);
+}
+
+static void test_rotate_count(void **state)
+{
+	rotate_case("2", false);
+}
+
+/* A tracefile size without a count is refused before anything starts. */
+static void test_rotate_unbounded(void **state)
+{
+	char work[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+	char *argv[] = { getenv("KC_KCTF"), "--relay", "net://127.0.0.1:1:2",
+			 "--tracefile-size", "1048576", NULL };
+
+	ru_tmpdir(work, sizeof(work), "unbounded");
+	path_join(out, sizeof(out), work, "out");
+	path_join(err, sizeof(err), work, "err");
+	assert_int_equal(ru_run(argv, out, err), 2);
+	assert_true(ru_log_has(err, "needs --tracefile-count"));
 	ru_cleanup(work);
 }
 
@@ -588,6 +685,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_identical_mmap),
 		cmocka_unit_test(test_identical_splice),
 		cmocka_unit_test(test_kctf_relay),
+		cmocka_unit_test(test_rotate),
+		cmocka_unit_test(test_rotate_count),
+		cmocka_unit_test(test_rotate_unbounded),
 		cmocka_unit_test(test_relay_killed),
 		cmocka_unit_test(test_relay_stopped),
 		cmocka_unit_test(test_live),

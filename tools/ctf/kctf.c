@@ -237,6 +237,11 @@ static int kctf_check(const struct kctf_opts *o)
 			 (unsigned long long)o->tracefile_size, o->subbuf_size);
 		return -1;
 	}
+	if (o->relay && o->tracefile_size && !o->tracefile_count) {
+		kctf_err("--tracefile-size with --relay needs --tracefile-count "
+			 "(lttng-relayd cannot rotate through unlimited files)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -462,7 +467,7 @@ static void kctf_report(const struct kctf *k)
 		       (unsigned long long)sum.discarded,
 		       (unsigned long long)sum.subbufs,
 		       (unsigned long long)sum.bytes, secs, cpu);
-		if (k->o.tracefile_size)
+		if (kctf_files_local(k))
 			kctf_report_rotation(k);
 		printf("trace=%s\n", k->outdir);
 		return;
@@ -479,7 +484,7 @@ static void kctf_report(const struct kctf *k)
 	       "(%.1f MiB)\n", (unsigned long long)sum.events,
 	       (unsigned long long)sum.discarded, (unsigned long long)sum.subbufs,
 	       (double)sum.bytes / 1048576.0);
-	if (k->o.tracefile_size)
+	if (kctf_files_local(k))
 		kctf_report_rotation(k);
 	printf("rate:      %.0f events/s over %.3f s\n",
 	       secs > 0 ? (double)(sum.events + sum.discarded) / secs : 0.0, secs);

@@ -72,6 +72,7 @@ struct kctf {
 	bool launched;			/* it ran: its log is worth keeping */
 	struct rusage ru;
 	unsigned int bad_codes;		/* error codes from the consumer */
+	bool relay_lost;		/* the trace went on into outdir */
 	struct kctf_thread *th;
 	pthread_mutex_t go_lock;	/* threads start together */
 	pthread_cond_t go_cond;
@@ -103,8 +104,12 @@ void kctf_show_log(struct kctf *k);
 /*
  * kctf-files.c: with --tracefile-size, after the consumer's exit, name the
  * metadata "metadata" again and fill every thread's kept.  0 or -errno
- * (said on stderr).
+ * (said on stderr).  Nothing to do for a trace streamed to a relay that
+ * stayed.
  */
 int kctf_files_finish(struct kctf *k);
+
+/* Are the trace's files rotated here (not at a relay)? */
+bool kctf_files_local(const struct kctf *k);
 
 #endif /* KCTF_KCTF_H */
