@@ -1240,9 +1240,14 @@ int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,
 /* ---- beacons ------------------------------------------------------------- */
 
 /*
- * Live: a stream that sent no packet during the last period gets a beacon
- * dated by the end of its last packet, so that a viewer can go past it;
- * a stream with no packet yet gets none (the relay ignores those).
+ * Live: a stream that sent no packet during the last period gets a beacon,
+ * so that a viewer can go past it: dated by what its producer vouches for
+ * (counters.quiet_ts: nothing older will come, everything before it is
+ * already in this sink), at least by the end of its last packet; a stream
+ * with no packet yet gets none (the relay ignores those; a quiet shm
+ * producer commits an empty first packet).  The consumer itself never
+ * guesses a time: a beacon past a packet still to come would make the
+ * viewer abort.
  */
 void relay_link_tick(struct relay_link *l, uint64_t now_ns)
 {
@@ -1258,7 +1263,8 @@ void relay_link_tick(struct relay_link *l, uint64_t now_ns)
 			s->active_since_tick = false;
 			continue;
 		}
-		f[3] = s->last_ts_end;
+		f[3] = s->k.c->quiet_ts > s->last_ts_end ? s->k.c->quiet_ts :
+							  s->last_ts_end;
 		f[5] = s->stream_class;
 		rs_send_index(s, s->seq ? s->seq - 1 : 0, f);
 	}

@@ -13,7 +13,8 @@
  * streams are held, the tracer counts its discards, the run ends.  Fake
  * relays that answer garbage, a wrong version or an error code: a clear
  * log line, the code, local files, a clean exit.  Live: babeltrace2's
- * lttng-live source prints events while kctf runs and ends by itself.  Skips (77) with the
+ * lttng-live source prints events while kctf runs, also with an idle
+ * stream (beacons), and ends by itself.  Skips (77) with the
  * reason when lttng-relayd or babeltrace2 is missing.
  */
 #include <arpa/inet.h>
@@ -452,9 +453,13 @@ static pid_t spawn_to(char *const argv[], const char *out, const char *err)
 /*
  * Live: babeltrace2 attached to the session prints events while kctf
  * still runs, and ends by itself (session-not-found-action=end) once the
- * session closes.
+ * session closes.  With idle: one of the two streams records nothing (its
+ * producer only says it is quiet, the consumer sends beacons): the busy
+ * stream's events are printed all the same while kctf runs (the viewer
+ * merges streams by time and waits for a stream with neither data nor
+ * beacon).  The bounds on waiting are hang guards only.
  */
-static void test_live(void **state)
+static void live_case(bool idle)
 {
 	char work[PATH_MAX], local[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
 	char kout[PATH_MAX], kerr[PATH_MAX], params[512], host[64] = "";
@@ -477,7 +482,8 @@ static void test_live(void **state)
 		kargv[n++] = getenv("KC_CONSUMERD");
 	}
 	char *rest[] = { "-M", "-n", "2", "-e", "300000", "-r", "50000", "-o",
-			 local, "--relay", r.url, "--live=200000", NULL };
+			 local, "--relay", r.url, "--live=200000",
+			 idle ? "--idle" : NULL, "1", NULL };
 	for (int i = 0; rest[i]; i++)
 		kargv[n++] = rest[i];
 	kargv[n] = NULL;
@@ -520,6 +526,16 @@ static void test_live(void **state)
 	free(s);
 	ru_relay_stop(&r);
 	ru_cleanup(work);
+}
+
+static void test_live(void **state)
+{
+	live_case(false);
+}
+
+static void test_live_idle(void **state)
+{
+	live_case(true);
 }
 
 /* ---- fake relays ---------------------------------------------------------- */
@@ -691,6 +707,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_relay_killed),
 		cmocka_unit_test(test_relay_stopped),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_live_idle),
 		cmocka_unit_test(test_fake_garbage),
 		cmocka_unit_test(test_fake_version),
 		cmocka_unit_test(test_fake_refuse),

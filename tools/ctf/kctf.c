@@ -30,6 +30,7 @@
 enum {	/* long-only options */
 	KCTF_OPT_SIZE = 256,
 	KCTF_OPT_COUNT,
+	KCTF_OPT_IDLE,
 };
 
 /* The run a signal ends (threads stop, the trace is closed normally). */
@@ -91,7 +92,12 @@ static void kctf_usage(FILE *out)
 	      "                        net://HOST[:CTRL[:DATA]] (numeric HOST), session\n"
 	      "                        \"kctf\"; the trace directory is then used only\n"
 	      "                        if the relay is lost\n"
-	      "      --live[=USEC]     a live relay session (timer, default 1000000)\n"
+	      "      --live[=USEC]     a live relay session (timer, default 1000000);\n"
+	      "                        every thread says each period that its\n"
+	      "                        stream is quiet (partial packet committed,\n"
+	      "                        a beacon for viewers)\n"
+	      "      --idle N          the last N streams record nothing until the\n"
+	      "                        others are done (default 0)\n"
 	      "  -M, --machine         print one key=value summary line\n"
 	      "  -v, --verbose         run the consumer with -v\n"
 	      "  -V, --version         print the version\n"
@@ -193,6 +199,10 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 	case KCTF_OPT_SIZE:
 		return kctf_number(arg, 1, UINT64_MAX / 2, &o->tracefile_size,
 				   "the tracefile size (bytes)");
+	case KCTF_OPT_IDLE:
+		why = kctf_number(arg, 0, 1023, &v, "idle streams");
+		o->idle = (unsigned int)v;
+		break;
 	case KCTF_OPT_COUNT:
 		return kctf_number(arg, 1, UINT32_MAX, &o->tracefile_count,
 				   "the tracefile count");
@@ -237,6 +247,11 @@ static int kctf_check(const struct kctf_opts *o)
 			 (unsigned long long)o->tracefile_size, o->subbuf_size);
 		return -1;
 	}
+	if (o->idle >= o->streams) {
+		kctf_err("--idle %u: at least one of the %u streams must record",
+			 o->idle, o->streams);
+		return -1;
+	}
 	if (o->relay && o->tracefile_size && !o->tracefile_count) {
 		kctf_err("--tracefile-size with --relay needs --tracefile-count "
 			 "(lttng-relayd cannot rotate through unlimited files)");
@@ -260,6 +275,7 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "consumer", required_argument, NULL, 'c' },
 		{ "tracefile-size", required_argument, NULL, KCTF_OPT_SIZE },
 		{ "tracefile-count", required_argument, NULL, KCTF_OPT_COUNT },
+		{ "idle", required_argument, NULL, KCTF_OPT_IDLE },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "relay", required_argument, NULL, 'R' },
 		{ "live", optional_argument, NULL, 'L' },

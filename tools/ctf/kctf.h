@@ -35,6 +35,7 @@ struct kctf_opts {
 	uint64_t live_usec;		/* --live timer, 0: not live */
 	uint64_t tracefile_size;	/* rotate each stream's file; 0: off */
 	uint64_t tracefile_count;	/* keep the newest N files; 0: all */
+	unsigned int idle;		/* the last N streams record nothing */
 	bool machine;			/* one key=value summary line */
 	bool verbose;
 };
@@ -58,6 +59,7 @@ struct kctf_thread {
 	bool started;
 	struct kcshm_stats stats;	/* at the end, after the close */
 	uint64_t t_begin, t_end;	/* ns, on the trace clock */
+	uint64_t quiet_at;		/* live: last kcshm_stream_quiet() */
 	struct kctf_kept kept;		/* with --tracefile-size */
 };
 
@@ -78,6 +80,7 @@ struct kctf {
 	pthread_cond_t go_cond;
 	bool go;
 	int stop;			/* threads stop early (error paths) */
+	int busy_left;			/* recording threads not done yet */
 };
 
 /* kctf.c: "kctf: " + message (+ ": strerror(-err)") on stderr. */
