@@ -38,7 +38,9 @@
 #include <cmocka.h>
 
 #include <lttng/kconsumerd-protocol.h>
+#include <lttng/kconsumerd-shm.h>
 
+#include "ksession.h"
 #include "relay_util.h"
 
 #define HOST "testhost"
@@ -420,6 +422,138 @@ static void test_relay_stopped(void **state)
 	ru_cleanup(work);
 }
 
+/* Is process pid stopped (state T)? */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'T';
+}
+
+struct stopper {
+	struct ru_relay *r;
+	struct ru_replay *rp;
+	unsigned long stop_at, cmd_at;
+	struct kcshm_stream *extra;	/* added while the relay is stopped */
+	unsigned long dropped_before;	/* drops when the commands went */
+	bool answered;			/* the bad UPDATE_STREAM's code came */
+	bool stopped_then;		/* ... while the relay was stopped */
+};
+
+/*
+ * While the relay is stopped and the streams are held (the producer drops
+ * packets already): ADD_STREAM of a new stream, UPDATE_STREAM pausing and
+ * resuming it, then an UPDATE_STREAM for an unknown key, whose error code
+ * says that all three were read and handled (in order, one loop).
+ */
+static void stopper_commands(struct stopper *k)
+{
+	struct kcshm_config cfg = { .subbuf_size = 65536, .num_subbuf = 8,
+				    .name = "extra" };
+	struct ksession *ks = k->rp->ks;
+	int code = 0, key;
+
+	assert_int_equal(kcshm_stream_create(&cfg, &k->extra), 0);
+	key = kcshm_stream_memfd(k->extra);
+	assert_int_equal(ksession_add_shm_stream(ks, key,
+			 kcshm_stream_eventfd(k->extra), "extra/channel9",
+			 65536, LTTNG_EVENT_MMAP), 0);
+	assert_int_equal(ksession_update_stream(ks, key, PAUSE_FD, -1), 0);
+	assert_int_equal(ksession_update_stream(ks, key, ACTIVE_FD, -1), 0);
+	assert_int_equal(ksession_update_stream(ks, 999999, ACTIVE_FD, -1), 0);
+	/* the bound is a hang guard only */
+	while (code != KCONSUMERD_ERROR_RECV_FD &&
+	       ksession_wait_code(ks, 20000, &code) == 0)
+		;
+	k->answered = code == KCONSUMERD_ERROR_RECV_FD;
+	k->stopped_then = proc_stopped(k->r->pid);
+	k->dropped_before = k->rp->dropped;
+}
+
+static void stopper_at(unsigned long i, void *priv)
+{
+	struct stopper *k = priv;
+
+	if (i == k->stop_at) {
+		kill(k->r->pid, SIGSTOP);
+		for (int n = 0; n < 1000 && !proc_stopped(k->r->pid); n++)
+			usleep(1000);
+	}
+	if (i >= k->cmd_at && !k->extra && k->rp->dropped > 0)
+		stopper_commands(k);
+	if (k->extra && proc_stopped(k->r->pid)) {
+		kill(k->r->pid, SIGCONT);
+		kcshm_stream_close(k->extra);
+	}
+}
+
+/*
+ * The relay stopped with SIGSTOP mid-session: the streams are held, their
+ * rings fill and the producer counts what it drops; meanwhile the command
+ * socket is served (a stream added, paused, resumed, a bad key refused,
+ * all answered while the relay is still stopped).  After SIGCONT the
+ * session ends normally: nothing lost, every packet the producer did not
+ * drop is at the relay with its index, the added stream too.
+ */
+static void test_relay_stopped_served(void **state)
+{
+	char work[PATH_MAX], local[PATH_MAX], line[1024], rtrace[PATH_MAX];
+	char log[PATH_MAX], chan[PATH_MAX], idx[PATH_MAX];
+	char *extra[] = { "-n", "2", "-e", "1200000", "-o", local, NULL };
+	struct ru_relay r;
+	struct ru_replay rp;
+	struct stopper k = { .r = &r, .rp = &rp, .stop_at = 20, .cmd_at = 200 };
+	long total = 0, relayed = 0;
+	struct stat st;
+
+	ru_tmpdir(work, sizeof(work), "served");
+	path_join(local, sizeof(local), work, "local");
+	kctf_run(work, extra, line, sizeof(line));
+	for (int i = 0; i < 2; i++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d", local, i);
+		total += ru_count_packets(chan);
+	}
+	assert_true(ru_relay_start(&r, work));
+	rp = (struct ru_replay){ .src = local, .out = work, .relay_url = r.url,
+		.session = "served", .hostname = HOST, .pace_us = 2000,
+		.drop = true, .before = stopper_at, .priv = &k,
+		.log = path_join(log, sizeof(log), work, "served.log") };
+	if (ru_replay(&rp) != 0)
+		ru_show(log);
+	if (proc_stopped(r.pid))
+		kill(r.pid, SIGCONT);
+	assert_non_null(k.extra);
+	assert_true(k.answered);
+	assert_true(k.stopped_then);
+	assert_true(k.dropped_before > 0);	/* held: the producer dropped */
+	assert_int_equal(ru_replay_codes_have(&rp, KCONSUMERD_ERROR_RECV_FD), 1);
+	assert_int_equal(ru_replay_codes_have(&rp, KCONSUMERD_RELAY_LOST), 0);
+	ru_relay_stop(&r);
+	assert_true(ru_relay_trace(&r, HOST, "served", rtrace, sizeof(rtrace)));
+	for (int i = 0; i < 2; i++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d", rtrace, i);
+		snprintf(idx, sizeof(idx), "%s/index/channel0_%d.idx", rtrace, i);
+		assert_true(ru_check_index(chan, idx) > 0);
+		relayed += ru_count_packets(chan);
+	}
+	assert_int_equal(relayed + (long)rp.dropped, total);
+	snprintf(chan, sizeof(chan), "%s/../extra/channel9", rtrace);
+	assert_int_equal(stat(chan, &st), 0);
+	assert_true(ru_babeltrace_events(rtrace, work) > 0);
+	kcshm_stream_destroy(k.extra);
+	ru_cleanup(work);
+}
+
 /* Is the kctf session in the relay's live listing? */
 static bool live_listed(const struct ru_relay *r, const char *work)
 {
@@ -706,6 +840,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rotate_unbounded),
 		cmocka_unit_test(test_relay_killed),
 		cmocka_unit_test(test_relay_stopped),
+		cmocka_unit_test(test_relay_stopped_served),
 		cmocka_unit_test(test_live),
 		cmocka_unit_test(test_live_idle),
 		cmocka_unit_test(test_fake_garbage),
