@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,9 +134,27 @@ static void limit_ready(void *priv, unsigned int minor)
 	(void)minor;
 }
 
+/* The link's zero-copy path: what the socket takes at once. */
+static ssize_t limit_sendv(void *priv, enum relay_conn_id conn,
+		const struct iovec *iov, int n)
+{
+	struct limit *L = priv;
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)n };
+	ssize_t r;
+
+	do {
+		r = sendmsg(L->fd[conn], &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EAGAIN)
+		limit_die("send", strerror(errno));
+	return r < 0 ? 0 : r;
+}
+
 static const struct relay_link_hooks limit_hooks = {
 	.kick = limit_kick,
 	.ready = limit_ready,
+	.sendv = limit_sendv,
 };
 
 static int limit_connect(const char *host, int port)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,11 @@
  * list; the link's gate (an eventfd) is writable exactly when one of the
  * waiting sinks could now progress (room in the buffer, its handle known,
  * its CLOSE_STREAM answered, the link lost), so the loop never spins.
+ *
+ * Zero copy.  A data sub-buffer handed over as memory (mmap output) when
+ * nothing is queued on the data connection goes to the kernel at once
+ * from the caller's memory (the owner's sendv hook); only what the kernel
+ * did not take is copied into the buffer.
  *
  * Index.  A sub-buffer is one packet and one data frame (net_seq_num 0,
  * 1, ...).  When it starts with a CTF packet header in the layout of
@@ -161,6 +167,8 @@ struct relay_sink {
 	uint64_t stream_class;	/* from the last packet: beacons */
 	uint64_t last_ts_end;
 	bool had_packet, active_since_tick;
+	uint64_t idx[8];	/* index fields of the packet being taken */
+	bool idx_ok;
 };
 
 static struct relay_sink *rs_of(struct io_sink *k)
@@ -518,13 +526,14 @@ static void rs_send_index(struct relay_sink *s, uint64_t seq,
 		put_be64(p + 16 + 8 * i, f[i]);
 }
 
-/* The index of a packet that starts with a CTF packet header. */
-static void rs_index_packet(struct relay_sink *s, const unsigned char *pkt,
+/* The index of a packet that starts with a CTF packet header, kept. */
+static void rs_index_parse(struct relay_sink *s, const unsigned char *pkt,
 		size_t len)
 {
-	uint64_t v[6], f[8];
+	uint64_t v[6], *f = s->idx;
 	uint32_t magic, sid;
 
+	s->idx_ok = false;
 	if (len < CTF_PKT_MIN)
 		return;
 	memcpy(&magic, pkt, 4);
@@ -540,10 +549,19 @@ static void rs_index_packet(struct relay_sink *s, const unsigned char *pkt,
 	f[5] = sid;
 	f[6] = v[0];
 	f[7] = v[5];
-	rs_send_index(s, s->seq, f);
-	s->stream_class = sid;
-	s->last_ts_end = v[2];
+	s->idx_ok = true;
+}
+
+/* The index parsed for the packet just completed, if it had one. */
+static void rs_index_packet(struct relay_sink *s)
+{
+	if (!s->idx_ok)
+		return;
+	rs_send_index(s, s->seq, s->idx);
+	s->stream_class = s->idx[5];
+	s->last_ts_end = s->idx[3];
 	s->had_packet = true;
+	s->idx_ok = false;
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -746,7 +764,7 @@ void relay_link_sent(struct relay_link *l, enum relay_conn_id conn, size_t n)
 		b->fr_head = (b->fr_head + 1) % b->fr_cap;
 		b->fr_n--;
 	}
-	if (!b->fr_n && b->sent == b->tail)
+	if (!b->fr_n && b->sent == b->tail && b->hold == UINT64_MAX)
 		b->base = b->sent;	/* empty: start over at mem[0] */
 	link_gate_update(l);
 }
@@ -873,6 +891,7 @@ static int rs_begin(struct io_sink *k, size_t len)
 	s->cur_len = len;
 	s->reserved = false;
 	s->filled = 0;
+	s->idx_ok = false;
 	if (s->l->state != RL_LOST)
 		return 0;
 	if (rs_local_open(s) < 0)
@@ -932,6 +951,35 @@ static ssize_t rs_local_take(struct relay_sink *s, const void *buf, int pipe_r,
 		     s->local->ops->splice_from(s->local, pipe_r, len);
 }
 
+/*
+ * A whole data sub-buffer in memory, with nothing queued before it: its
+ * frame goes straight to the kernel (no copy); only what the kernel did
+ * not take is copied into the buffer, to go on EV_WRITE (or to a local
+ * file if the relay is lost).  The frame is reserved as usual.
+ */
+static bool rs_take_direct(struct relay_sink *s, const void *buf, size_t len)
+{
+	struct relay_link *l = s->l;
+	struct relay_buf *b = &l->out[RELAY_DATA];
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (s->meta || !buf || s->filled || len != s->cur_len ||
+	    !l->hooks->sendv || b->sent != b->tail || rs_reserve(s) < 0)
+		return false;
+	iov[0] = (struct iovec){ buf_at(b, s->frame_pos - RELAY_DATA_HDR),
+				 RELAY_DATA_HDR };
+	iov[1] = (struct iovec){ (void *)buf, len };
+	rs_index_parse(s, buf, len);
+	n = l->hooks->sendv(l->priv, RELAY_DATA, iov, 2);
+	if (n < 0 || (size_t)n < RELAY_DATA_HDR + len)
+		memcpy(buf_at(b, s->frame_pos), buf, len);
+	s->filled = len;
+	if (n > 0)
+		relay_link_sent(l, RELAY_DATA, (size_t)n);
+	return true;
+}
+
 /* Take bytes of the sub-buffer begun, from memory or a pipe. */
 static ssize_t rs_take(struct relay_sink *s, const void *buf, int pipe_r,
 		size_t len)
@@ -943,6 +991,9 @@ static ssize_t rs_take(struct relay_sink *s, const void *buf, int pipe_r,
 	rs_unwait(s);
 	if (s->l->state == RL_LOST)
 		return rs_local_take(s, buf, pipe_r, len);
+	if (!s->reserved && rs_room(s, s->cur_len) && s->has_handle &&
+	    s->l->state == RL_READY && rs_take_direct(s, buf, len))
+		return (ssize_t)len;
 	if (!s->reserved) {
 		ret = rs_reserve(s);
 		if (ret == -EAGAIN)
@@ -1027,7 +1078,10 @@ static int rs_boundary(struct io_sink *k, unsigned int units)
 		rs_meta_keep(s, buf_at(&l->out[c], s->frame_pos), s->cur_len);
 		link_maybe_streams_sent(l);
 	} else {
-		rs_index_packet(s, buf_at(&l->out[c], s->frame_pos), s->cur_len);
+		if (!s->idx_ok)
+			rs_index_parse(s, buf_at(&l->out[c], s->frame_pos),
+				       s->cur_len);
+		rs_index_packet(s);
 		s->seq++;
 	}
 	link_kick(l, c);
@@ -1099,6 +1153,7 @@ static void rs_abandon_frame(struct relay_sink *s)
 	if (!s->meta)
 		s->seq++;
 	s->reserved = false;
+	s->idx_ok = false;
 }
 
 /* The metadata's path, kept for a local continuation after its close. */

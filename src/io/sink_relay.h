@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "io.h"
 
@@ -48,6 +49,13 @@ struct relay_link_hooks {
 	void (*kick)(void *priv, enum relay_conn_id conn);
 	/* the session is usable: replies to VERSION, CREATE_SESSION, chunk */
 	void (*ready)(void *priv, unsigned int minor);
+	/*
+	 * optional: send these bytes on conn now, without waiting: how many
+	 * the kernel took (0 when none, also after an error, which the owner
+	 * handles as a loss later); only called with nothing pending on conn
+	 */
+	ssize_t (*sendv)(void *priv, enum relay_conn_id conn,
+			const struct iovec *iov, int n);
 };
 
 struct relay_link_params {
