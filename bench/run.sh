@@ -4,7 +4,8 @@
 # the figures: pipe drain throughput, idle-stream cost, shm drain
 # throughput and sustainable event rate, (as root, with trace-cmd) real
 # kernel tracing against trace-cmd record, short and sustained storms, and
-# (as root, with lttng-tools) lttng-consumerd as a peer.
+# (as root, with lttng-tools) lttng-consumerd as a peer, and streaming to
+# lttng-relayd (bench/relay/run.sh).
 # Usage: bench/run.sh [BUILD_DIR]   (default: build)
 # Outputs go to a fresh directory under $TMPDIR (or /tmp), removed after.
 set -eu
@@ -43,3 +44,6 @@ else
 fi
 echo
 bash "$here/ust/lttng_peer.sh" "$build"
+
+echo
+bash "$here/relay/run.sh" "$build"

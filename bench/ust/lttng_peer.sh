@@ -22,9 +22,14 @@
 #     recording nothing (its start-up and exit);
 #  3. the same lttng session streamed to a private lttng-relayd on
 #     loopback (`lttng create --set-url net://127.0.0.1:CTRL:DATA`):
-#     lttng-consumerd's CPU and the relay's, over the bytes the relay wrote.
-#     kconsumerd has no relay sink yet: only the peer's figure is printed.
-# Prints medians, every run, and kconsumerd / lttng-consumerd ratios.
+#     lttng-consumerd's CPU and the relay's, over the bytes the relay wrote;
+#  4. kctf --relay to the same relay at that run's byte rate (kconsumerd
+#     mmap mode): kconsumerd's CPU (minus its start-up and exit) and the
+#     relay's, over the bytes the relay wrote.
+# Prints medians, the worst run, every run, and kconsumerd /
+# lttng-consumerd ratios.  Every discarded-event count is checked: one
+# past 2^62 is flagged as a wrapped counter (lttng-consumerd has printed
+# 9223372036855013630 for a counter that went backwards).
 #
 # Everything runs in a private mount namespace with its own /run and
 # /dev/shm: the session daemon's sockets (/var/run/lttng), the apps'
@@ -33,9 +38,10 @@
 #
 # Usage: bench/ust/lttng_peer.sh [BUILD_DIR]    (default: build; needs root)
 # Environment: RUNS (3), SECS (3), THREADS (1), SUBBUFS ("65536 1048576"),
-# RELAY (1; 0 skips step 3), KC_MODES ("mmap splice mmap+direct
-# splice+direct mmap+direct@50 splice+direct@50": MODE[+IO][@PCT], IO a
-# kconsumerd --io value, PCT its --buffer-percent, default 25).  Skips, with the reason, when lttng-tools or
+# RELAY (1; 0 skips steps 3 and 4), ONLY (relay: steps 3 and 4 only),
+# KC_MODES ("mmap splice mmap+direct splice+direct mmap+direct@50
+# splice+direct@50": MODE[+IO][@PCT], IO a kconsumerd --io value, PCT its
+# --buffer-percent, default 25).  Skips, with the reason, when lttng-tools or
 # liblttng-ust is missing (tools/deps.sh lttng-tools liblttng-ust1).
 set -euo pipefail
 
@@ -48,6 +54,7 @@ threads=${THREADS:-1}
 subbufs=${SUBBUFS:-"65536 1048576"}
 relay=${RELAY:-1}
 kc_modes=${KC_MODES:-"mmap splice mmap+direct splice+direct mmap+direct@50 splice+direct@50"}
+only=${ONLY:-}
 storm=$build/bench/ust/malloc_storm
 kctf=$build/tools/ctf/kctf
 consumer=$build/src/kconsumerd
@@ -77,6 +84,7 @@ if [ -z "${LTTNG_PEER_PRIVATE:-}" ]; then
 	LTTNG_PEER_PRIVATE=1 exec unshare -m --propagation private \
 		bash "$0" "$build"
 fi
+[ "$only" != relay ] || relay=1
 mount -t tmpfs -o mode=0755 lttng-peer-run /run
 mount -t tmpfs -o mode=1777 lttng-peer-shm /dev/shm
 
@@ -179,7 +187,7 @@ kctf_run() {
 	case $m in *@*) opt+=(--buffer-percent "${m#*@}"); m=${m%@*};; esac
 	case $m in *+*) opt+=(--io "${m#*+}"); m=${m%%+*};; esac
 	line=$("$kctf" -n "$threads" -e "$3" -r "$4" -s "$2" -b 8 -m "$m" \
-		"${opt[@]}" -c "$consumer" -M -o "$dir")
+		"${opt[@]}" -c "$consumer" -M -o "$dir" ${KCTF_RELAY:+--relay "$KCTF_RELAY"})
 	echo "$line disk=$(du -sb "$dir" | awk '{ print $1 }')"
 	rm -rf "$dir"
 	sync
@@ -198,6 +206,27 @@ kctf_matched() {
 	echo "$(kv disk "$line") $(kv seconds "$line") \
 $(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[${1%%[+@]*}]}" 'BEGIN { print c - z }') \
 0 $(kv discarded "$line")"
+}
+
+# kconsumerd streaming kctf to the relay at lttng's byte rate: $1
+# sub-buffer, $2 bytes, $3 s.  Prints "bytes seconds consumer-cpu
+# relayd-cpu discarded", bytes as the relay wrote them.
+kctf_relay_matched() {
+	local bpe=${bpe_of[$1]} line ev rate r0 r1 bytes
+	ev=$(awk -v b="$2" -v e="$bpe" -v t="$threads" 'BEGIN { printf "%d", b / e / t }')
+	rate=$(awk -v b="$2" -v s="$3" -v e="$bpe" -v t="$threads" \
+		'BEGIN { printf "%d", b / s / e / t }')
+	r0=$(proc_cpu "$relayd_pid")
+	line=$(KCTF_RELAY="net://127.0.0.1:$ctrl_port:$data_port" \
+		kctf_run mmap "$1" "$ev" "$rate")
+	sleep 0.3	# the relay may still write what it has received
+	r1=$(proc_cpu "$relayd_pid")
+	bytes=$(du -sb "$tmp/relay" | awk '{ print $1 }')
+	find "$tmp/relay" -mindepth 1 -delete
+	sync
+	echo "$bytes $(kv seconds "$line") \
+$(awk -v c="$(kv consumer_cpu "$line")" -v z="${idle_of[mmap]}" 'BEGIN { print c - z }') \
+$(awk -v a="$r0" -v b="$r1" 'BEGIN { print b - a }') $(kv discarded "$line")"
 }
 
 # Event size kctf writes (bytes per event, packet headers included) and
@@ -223,16 +252,21 @@ report() {
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 def per_gb(r): return float(r[4]) / (float(r[2]) / 1e9)
+WRAP = 1 << 62
 names = {'lttng-local': 'lttng-consumerd, local files',
          'kc-mmap': 'kconsumerd mmap (kctf)', 'kc-splice': 'kconsumerd splice (kctf)',
          'kc-mmap+direct': 'kconsumerd mmap --io direct',
          'kc-splice+direct': 'kconsumerd splice --io direct',
          'kc-mmap+direct@50': 'kconsumerd mmap direct, 50% wake',
          'kc-splice+direct@50': 'kconsumerd splice direct, 50% wake',
-         'lttng-relay': 'lttng-consumerd -> lttng-relayd'}
+         'lttng-relay': 'lttng-consumerd -> lttng-relayd',
+         'kc-relay': 'kconsumerd -> lttng-relayd (kctf)'}
+base = {k: 'lttng-local' for k in names if k.startswith('kc-') and k != 'kc-relay'}
+base['kc-relay'] = 'lttng-relay'
+wrapped = []
 for sb in sorted({int(r[1]) for r in rows}):
     print(f"\n8 x {sb // 1024} KiB sub-buffers, {sys.argv[2]} alternating runs: "
-          "consumer CPU-s per GB on disk (median; each run)")
+          "consumer CPU-s per GB on disk (median, worst; each run)")
     med = {}
     for k in names:
         v = [r for r in rows if r[0] == k and int(r[1]) == sb]
@@ -240,18 +274,29 @@ for sb in sorted({int(r[1]) for r in rows}):
         g = [per_gb(r) for r in v]
         med[k] = statistics.median(g)
         rate = statistics.median(float(r[2]) / float(r[3]) / 1e6 for r in v)
-        lost = statistics.median(float(r[6]) for r in v)
-        ratio = f"  = {med[k] / med['lttng-local']:.2f} x lttng-consumerd" \
-            if k.startswith('kc-') and 'lttng-local' in med else ""
-        print(f"  {names[k]:<33} {med[k]:6.3f}  at {rate:6.1f} MB/s, discarded {lost:.0f}{ratio}")
-        print(f"  {'':<33} runs: " + ", ".join(f"{x:.3f}" for x in g))
-        if k == 'lttng-relay':
+        lost = [int(r[6]) for r in v]
+        wrapped += [(names[k], sb, x) for x in lost if x >= WRAP]
+        sane = [x for x in lost if x < WRAP]
+        ratio = ""
+        if k in base and base[k] in med:
+            ratio = f"  = {med[k] / med[base[k]]:.2f} x (worst {max(g) / med[base[k]]:.2f})"
+        print(f"  {names[k]:<35} {med[k]:6.3f} {max(g):6.3f}  at {rate:6.1f} MB/s, "
+              f"discarded {statistics.median(sane) if sane else 0:.0f}{ratio}")
+        print(f"  {'':<35} runs: " + ", ".join(f"{x:.3f}" for x in g) +
+              "; discarded: " + ", ".join(str(x) for x in lost))
+        if k.endswith('relay'):
             rg = [float(r[5]) / (float(r[2]) / 1e9) for r in v]
-            print(f"  {'  lttng-relayd itself':<33} {statistics.median(rg):6.3f}  runs: " +
-                  ", ".join(f"{x:.3f}" for x in rg))
-    if 'lttng-relay' in med:
-        print(f"  {'kconsumerd -> lttng-relayd':<33} not measured: kconsumerd has no relay"
-              " sink yet (the peer's figure above is the one to beat)")
+            print(f"  {'  lttng-relayd itself':<35} {statistics.median(rg):6.3f} "
+                  f"{max(rg):6.3f}  runs: " + ", ".join(f"{x:.3f}" for x in rg))
+    if 'kc-relay' in med and 'lttng-relay' in med:
+        r = med['kc-relay'] / med['lttng-relay']
+        print(f"  streaming to the relay: kconsumerd / lttng-consumerd CPU per GB = {r:.2f}"
+              f" (target <= 0.5: {'met' if r <= 0.5 else 'NOT met'})")
+for name, sb, x in wrapped:
+    print(f"wrapped discarded-event count: {name}, 8 x {sb // 1024} KiB: {x} "
+          "(a counter that went backwards, read as unsigned)")
+if any(n.startswith('kconsumerd') for n, _, _ in wrapped):
+    sys.exit(1)
 PY
 }
 
@@ -263,25 +308,31 @@ calibrate
 : > "$tmp/results"
 for sb in $subbufs; do
 	for i in $(seq 1 "$runs"); do
-		echo "  run $i/$runs, 8 x $sb: lttng-consumerd" >&2
-		if ! line=$(lttng_run "$sb" local); then
-			echo "  run $i: lttng-consumerd run failed, run skipped" >&2
-			continue
+		if [ "$only" != relay ]; then
+			echo "  run $i/$runs, 8 x $sb: lttng-consumerd" >&2
+			if ! line=$(lttng_run "$sb" local); then
+				echo "  run $i: lttng-consumerd run failed, run skipped" >&2
+				continue
+			fi
+			read -r bytes s _ <<< "$line"
+			echo "lttng-local $sb $line" >> "$tmp/results"
+			for m in $kc_modes; do
+				echo "  run $i/$runs, 8 x $sb: kconsumerd $m at $(awk -v b="$bytes" -v s="$s" \
+					'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
+				echo "kc-$m $sb $(kctf_matched "$m" "$sb" "$bytes" "$s")" >> "$tmp/results"
+			done
 		fi
-		read -r bytes s _ <<< "$line"
-		echo "lttng-local $sb $line" >> "$tmp/results"
-		for m in $kc_modes; do
-			echo "  run $i/$runs, 8 x $sb: kconsumerd $m at $(awk -v b="$bytes" -v s="$s" \
-				'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
-			echo "kc-$m $sb $(kctf_matched "$m" "$sb" "$bytes" "$s")" >> "$tmp/results"
-		done
 		if [ "$relay" != 0 ]; then
 			echo "  run $i/$runs, 8 x $sb: lttng-consumerd to lttng-relayd" >&2
-			if line=$(lttng_run "$sb" relay); then
-				echo "lttng-relay $sb $line" >> "$tmp/results"
-			else
+			if ! line=$(lttng_run "$sb" relay); then
 				echo "  run $i: relay run failed" >&2
+				continue
 			fi
+			echo "lttng-relay $sb $line" >> "$tmp/results"
+			read -r bytes s _ <<< "$line"
+			echo "  run $i/$runs, 8 x $sb: kconsumerd to lttng-relayd at $(awk -v b="$bytes" \
+				-v s="$s" 'BEGIN { printf "%.1f", b / s / 1e6 }') MB/s" >&2
+			echo "kc-relay $sb $(kctf_relay_matched "$sb" "$bytes" "$s")" >> "$tmp/results"
 		fi
 	done
 done

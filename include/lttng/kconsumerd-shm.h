@@ -26,7 +26,7 @@
  *
  *   geometry (magic ... flags)   written by the producer before the memfd
  *                                is shared; the consumer reads it once
- *   produced, discarded, closed  written by the producer only
+ *   produced, discarded, closed, quiet_ts   written by the producer only
  *   subbuf[n % num_subbuf]       written by the producer while it owns
  *                                slot n, before it publishes produced = n+1
  *   consumed, wakeup             written by the consumer only
@@ -52,6 +52,11 @@
  *                     write(eventfd, 1).  The consumer loads closed with
  *                     acquire, reloads produced, and ends the stream once it
  *                     has consumed everything below it.
+ *   quiet time:       the producer commits what its open sub-buffer holds,
+ *                     then store-release quiet_ts, then write(eventfd, 1);
+ *                     the consumer load-acquires quiet_ts, then produced:
+ *                     once it has consumed everything below that produced,
+ *                     no event older than quiet_ts will come any more.
  * discarded is a plain statistic (relaxed stores and loads).
  *
  * The consumer trusts nothing the producer writes: the geometry is
@@ -79,7 +84,7 @@ extern "C" {
 
 #define KCSHM_MAGIC		0x4853434bu	/* "KCSH" in little-endian memory */
 #define KCSHM_VERSION_MAJOR	1		/* layout changes: refused */
-#define KCSHM_VERSION_MINOR	1		/* compatible additions (1: wakeup) */
+#define KCSHM_VERSION_MINOR	1		/* compatible additions (1: wakeup, quiet_ts) */
 
 /* Limits the consumer enforces on the geometry. */
 #define KCSHM_MIN_SUBBUFS	2
@@ -114,7 +119,12 @@ struct kcshm_header {
 	uint64_t discarded;	/* events discarded so far (relaxed) */
 	uint32_t closed;	/* 1 after the last commit (store-release) */
 	uint32_t reserved1;
-	uint64_t reserved2[5];
+	uint64_t quiet_ts;	/* minor >= 1: the trace clock's time as of
+				   which the stream is quiet: every event
+				   before it is committed, every later one is
+				   stamped no earlier (store-release; never
+				   decreases; 0: never said) */
+	uint64_t reserved2[4];
 
 	/* written by the consumer: bytes 128-191 */
 	uint64_t consumed;	/* sub-buffers consumed (store-release) */
@@ -256,6 +266,20 @@ unsigned int kcshm_stream_room(struct kcshm_stream *s);
  * -EINVAL; closing twice is a no-op.
  */
 int kcshm_stream_close(struct kcshm_stream *s);
+
+/*
+ * Say that the stream is quiet as of now (the trace clock, read just
+ * before the call; every later event must be stamped no earlier): commit
+ * the open sub-buffer if it holds events or discards, or if the stream has
+ * committed nothing yet (an empty packet: live viewers wait for a first
+ * packet of every stream), begin the next packet afresh, publish now as
+ * quiet_ts (a smaller value than the last is ignored) and signal the
+ * consumer.  A live consumer tells viewers, in a beacon, that this stream
+ * has nothing before that time, so they need not wait for it.  0, or
+ * -EAGAIN (something to commit but the next slot is not free: nothing
+ * said), -EBUSY (an event is reserved), -EPIPE (closed), -EINVAL.
+ */
+int kcshm_stream_quiet(struct kcshm_stream *s, uint64_t now);
 
 /* Copy the stream's counters into *st.  0 or -EINVAL. */
 int kcshm_stream_stats(const struct kcshm_stream *s, struct kcshm_stats *st);

@@ -50,6 +50,9 @@ struct io_counters {
 	uint64_t files;		/* trace files opened */
 	uint64_t relay_local;	/* 1: the collector was lost, local files */
 	uint64_t relay_local_from; /* from this sub-buffer of the stream on */
+	uint64_t quiet_ts;	/* shm: the producer's quiet time (trace
+				   clock), with everything before it in the
+				   sink; 0: none (live beacons use it) */
 };
 
 /* How a trace file is written. */

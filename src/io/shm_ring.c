@@ -309,6 +309,11 @@ bool io_shm_ring_closed(const struct io_shm_ring *r)
 	return __atomic_load_n(&r->hdr->closed, __ATOMIC_ACQUIRE) != 0;
 }
 
+uint64_t io_shm_ring_quiet(const struct io_shm_ring *r)
+{
+	return __atomic_load_n(&r->hdr->quiet_ts, __ATOMIC_ACQUIRE);
+}
+
 uint64_t io_shm_ring_discarded(const struct io_shm_ring *r)
 {
 	return __atomic_load_n(&r->hdr->discarded, __ATOMIC_RELAXED);

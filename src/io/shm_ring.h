@@ -90,6 +90,13 @@ bool io_shm_ring_waiting(const struct io_shm_ring *r);
 /* Has the producer closed the ring (acquire)? */
 bool io_shm_ring_closed(const struct io_shm_ring *r);
 
+/*
+ * The producer's quiet time (load-acquire: load it before peeking; once
+ * a peek after it finds the ring empty, nothing older will come).  It may
+ * be anything: only ever compared, never trusted further.
+ */
+uint64_t io_shm_ring_quiet(const struct io_shm_ring *r);
+
 /* The producer's running discard count (a statistic, unchecked). */
 uint64_t io_shm_ring_discarded(const struct io_shm_ring *r);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,11 @@
  * waiting sinks could now progress (room in the buffer, its handle known,
  * its CLOSE_STREAM answered, the link lost), so the loop never spins.
  *
+ * Zero copy.  A data sub-buffer handed over as memory (mmap output) when
+ * nothing is queued on the data connection goes to the kernel at once
+ * from the caller's memory (the owner's sendv hook); only what the kernel
+ * did not take is copied into the buffer.
+ *
  * Index.  A sub-buffer is one packet and one data frame (net_seq_num 0,
  * 1, ...).  When it starts with a CTF packet header in the layout of
  * LTTng's kernel streams, which kctf uses too (magic 0xC1FC1FC1 in the
@@ -44,6 +50,12 @@
  * timestamp_begin, timestamp_end, content_size, packet_size,
  * packet_seq_num, events_discarded), a SEND_INDEX with those fields
  * follows; other streams (ftrace pages) get no index.
+ *
+ * Rotation.  A data stream's tracefile_size and tracefile_count go in its
+ * ADD_STREAM: the relay rotates through <channel>_<k> at packet
+ * boundaries and keeps the newest count files (a size without a count is
+ * refused: lttng-relayd 2.13 crashes on it); the metadata is never
+ * rotated there (a CTF reader wants one "metadata" file).
  *
  * Loss.  relay_link_fail(): each stream's frames still in the buffers go
  * to a local trace file at the stream's own path (opened through the file
@@ -155,6 +167,8 @@ struct relay_sink {
 	uint64_t stream_class;	/* from the last packet: beacons */
 	uint64_t last_ts_end;
 	bool had_packet, active_since_tick;
+	uint64_t idx[8];	/* index fields of the packet being taken */
+	bool idx_ok;
 };
 
 static struct relay_sink *rs_of(struct io_sink *k)
@@ -460,8 +474,9 @@ static int rs_send_add(struct relay_sink *s)
 		return -ENOMEM;
 	put_be32(p, (uint32_t)cl);
 	put_be32(p + 4, (uint32_t)pl);
-	put_be64(p + 8, s->spec.tracefile_size);
-	put_be64(p + 16, s->spec.tracefile_count);
+	/* the relay rotates data streams; the metadata is one whole file */
+	put_be64(p + 8, s->meta ? 0 : s->spec.tracefile_size);
+	put_be64(p + 16, s->meta ? 0 : s->spec.tracefile_count);
 	put_be64(p + 24, 0);
 	memcpy(p + 32, s->channel, cl);
 	memcpy(p + 32 + cl, s->dir, pl);
@@ -511,13 +526,14 @@ static void rs_send_index(struct relay_sink *s, uint64_t seq,
 		put_be64(p + 16 + 8 * i, f[i]);
 }
 
-/* The index of a packet that starts with a CTF packet header. */
-static void rs_index_packet(struct relay_sink *s, const unsigned char *pkt,
+/* The index of a packet that starts with a CTF packet header, kept. */
+static void rs_index_parse(struct relay_sink *s, const unsigned char *pkt,
 		size_t len)
 {
-	uint64_t v[6], f[8];
+	uint64_t v[6], *f = s->idx;
 	uint32_t magic, sid;
 
+	s->idx_ok = false;
 	if (len < CTF_PKT_MIN)
 		return;
 	memcpy(&magic, pkt, 4);
@@ -533,10 +549,19 @@ static void rs_index_packet(struct relay_sink *s, const unsigned char *pkt,
 	f[5] = sid;
 	f[6] = v[0];
 	f[7] = v[5];
-	rs_send_index(s, s->seq, f);
-	s->stream_class = sid;
-	s->last_ts_end = v[2];
+	s->idx_ok = true;
+}
+
+/* The index parsed for the packet just completed, if it had one. */
+static void rs_index_packet(struct relay_sink *s)
+{
+	if (!s->idx_ok)
+		return;
+	rs_send_index(s, s->seq, s->idx);
+	s->stream_class = s->idx[5];
+	s->last_ts_end = s->idx[3];
 	s->had_packet = true;
+	s->idx_ok = false;
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -739,7 +764,7 @@ void relay_link_sent(struct relay_link *l, enum relay_conn_id conn, size_t n)
 		b->fr_head = (b->fr_head + 1) % b->fr_cap;
 		b->fr_n--;
 	}
-	if (!b->fr_n && b->sent == b->tail)
+	if (!b->fr_n && b->sent == b->tail && b->hold == UINT64_MAX)
 		b->base = b->sent;	/* empty: start over at mem[0] */
 	link_gate_update(l);
 }
@@ -866,6 +891,7 @@ static int rs_begin(struct io_sink *k, size_t len)
 	s->cur_len = len;
 	s->reserved = false;
 	s->filled = 0;
+	s->idx_ok = false;
 	if (s->l->state != RL_LOST)
 		return 0;
 	if (rs_local_open(s) < 0)
@@ -925,6 +951,35 @@ static ssize_t rs_local_take(struct relay_sink *s, const void *buf, int pipe_r,
 		     s->local->ops->splice_from(s->local, pipe_r, len);
 }
 
+/*
+ * A whole data sub-buffer in memory, with nothing queued before it: its
+ * frame goes straight to the kernel (no copy); only what the kernel did
+ * not take is copied into the buffer, to go on EV_WRITE (or to a local
+ * file if the relay is lost).  The frame is reserved as usual.
+ */
+static bool rs_take_direct(struct relay_sink *s, const void *buf, size_t len)
+{
+	struct relay_link *l = s->l;
+	struct relay_buf *b = &l->out[RELAY_DATA];
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (s->meta || !buf || s->filled || len != s->cur_len ||
+	    !l->hooks->sendv || b->sent != b->tail || rs_reserve(s) < 0)
+		return false;
+	iov[0] = (struct iovec){ buf_at(b, s->frame_pos - RELAY_DATA_HDR),
+				 RELAY_DATA_HDR };
+	iov[1] = (struct iovec){ (void *)buf, len };
+	rs_index_parse(s, buf, len);
+	n = l->hooks->sendv(l->priv, RELAY_DATA, iov, 2);
+	if (n < 0 || (size_t)n < RELAY_DATA_HDR + len)
+		memcpy(buf_at(b, s->frame_pos), buf, len);
+	s->filled = len;
+	if (n > 0)
+		relay_link_sent(l, RELAY_DATA, (size_t)n);
+	return true;
+}
+
 /* Take bytes of the sub-buffer begun, from memory or a pipe. */
 static ssize_t rs_take(struct relay_sink *s, const void *buf, int pipe_r,
 		size_t len)
@@ -936,6 +991,9 @@ static ssize_t rs_take(struct relay_sink *s, const void *buf, int pipe_r,
 	rs_unwait(s);
 	if (s->l->state == RL_LOST)
 		return rs_local_take(s, buf, pipe_r, len);
+	if (!s->reserved && rs_room(s, s->cur_len) && s->has_handle &&
+	    s->l->state == RL_READY && rs_take_direct(s, buf, len))
+		return (ssize_t)len;
 	if (!s->reserved) {
 		ret = rs_reserve(s);
 		if (ret == -EAGAIN)
@@ -1020,7 +1078,10 @@ static int rs_boundary(struct io_sink *k, unsigned int units)
 		rs_meta_keep(s, buf_at(&l->out[c], s->frame_pos), s->cur_len);
 		link_maybe_streams_sent(l);
 	} else {
-		rs_index_packet(s, buf_at(&l->out[c], s->frame_pos), s->cur_len);
+		if (!s->idx_ok)
+			rs_index_parse(s, buf_at(&l->out[c], s->frame_pos),
+				       s->cur_len);
+		rs_index_packet(s);
 		s->seq++;
 	}
 	link_kick(l, c);
@@ -1094,6 +1155,7 @@ static void rs_abandon_frame(struct relay_sink *s)
 	if (!s->meta)
 		s->seq++;
 	s->reserved = false;
+	s->idx_ok = false;
 }
 
 /* The metadata's path, kept for a local continuation after its close. */
@@ -1202,6 +1264,13 @@ int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,
 		return -EINVAL;
 	}
 	s->meta = !strcmp(s->channel, "metadata");
+	if (!s->meta && spec->tracefile_size && !spec->tracefile_count) {
+		/* lttng-relayd 2.13 divides by the count at its first rotation */
+		*why = "a relay rotates only through a bounded number of files: "
+		       "a tracefile size needs a tracefile count";
+		rs_close(&s->k);
+		return -EINVAL;
+	}
 	if (frame * 2 > l->bound)
 		l->bound = frame * 2;
 	*out = &s->k;
@@ -1228,9 +1297,14 @@ int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,
 /* ---- beacons ------------------------------------------------------------- */
 
 /*
- * Live: a stream that sent no packet during the last period gets a beacon
- * dated by the end of its last packet, so that a viewer can go past it;
- * a stream with no packet yet gets none (the relay ignores those).
+ * Live: a stream that sent no packet during the last period gets a beacon,
+ * so that a viewer can go past it: dated by what its producer vouches for
+ * (counters.quiet_ts: nothing older will come, everything before it is
+ * already in this sink), at least by the end of its last packet; a stream
+ * with no packet yet gets none (the relay ignores those; a quiet shm
+ * producer commits an empty first packet).  The consumer itself never
+ * guesses a time: a beacon past a packet still to come would make the
+ * viewer abort.
  */
 void relay_link_tick(struct relay_link *l, uint64_t now_ns)
 {
@@ -1246,7 +1320,8 @@ void relay_link_tick(struct relay_link *l, uint64_t now_ns)
 			s->active_since_tick = false;
 			continue;
 		}
-		f[3] = s->last_ts_end;
+		f[3] = s->k.c->quiet_ts > s->last_ts_end ? s->k.c->quiet_ts :
+							  s->last_ts_end;
 		f[5] = s->stream_class;
 		rs_send_index(s, s->seq ? s->seq - 1 : 0, f);
 	}

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "io.h"
 
@@ -48,6 +49,13 @@ struct relay_link_hooks {
 	void (*kick)(void *priv, enum relay_conn_id conn);
 	/* the session is usable: replies to VERSION, CREATE_SESSION, chunk */
 	void (*ready)(void *priv, unsigned int minor);
+	/*
+	 * optional: send these bytes on conn now, without waiting: how many
+	 * the kernel took (0 when none, also after an error, which the owner
+	 * handles as a loss later); only called with nothing pending on conn
+	 */
+	ssize_t (*sendv)(void *priv, enum relay_conn_id conn,
+			const struct iovec *iov, int n);
 };
 
 struct relay_link_params {
@@ -106,6 +114,7 @@ size_t relay_link_streams(const struct relay_link *l);
  * A sink for one stream: ADD_STREAM (directory = dirname of spec->path,
  * channel = its basename; "metadata" is the metadata stream) is queued at
  * once.  spec is kept for the local continuation (the path is copied).
+ * A data stream's tracefile_size needs a tracefile_count (-EINVAL).
  * 0 or -errno with *why.
  */
 int io_sink_relay_open(struct relay_link *l, const struct io_sink_spec *spec,

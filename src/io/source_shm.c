@@ -25,7 +25,9 @@
  * wake-up budget always wakes the loop again.  The stream ends (eof) once
  * the producer has closed the ring and everything below its last commit
  * is consumed.  Each descriptor's discard count, and at the end the
- * header's, goes to counters.lost_events.
+ * header's, goes to counters.lost_events.  The producer's quiet time
+ * goes to counters.quiet_ts once a peek after loading it finds the ring
+ * empty (everything committed before it is then in the sink).
  *
  * An inconsistent header (io_shm_ring_peek) counts an error and ends the
  * stream with -EPROTO; a bad ring at creation gives its reason for the
@@ -154,6 +156,7 @@ static void shm_release(struct io_stream *s, const struct io_shm_subbuf *sb)
 static int shm_next(struct io_stream *s, struct io_shm_subbuf *sb)
 {
 	struct io_shm_ring *r = &shm_of(s)->ring;
+	uint64_t quiet = io_shm_ring_quiet(r);	/* before the peeks */
 	const char *why = NULL;
 	int ret = 0;
 
@@ -168,6 +171,8 @@ static int shm_next(struct io_stream *s, struct io_shm_subbuf *sb)
 	}
 	if (ret < 0)
 		s->counters.errors++;
+	if (ret == 0 && quiet > s->counters.quiet_ts)
+		s->counters.quiet_ts = quiet;	/* all before it consumed */
 	return ret;
 }
 

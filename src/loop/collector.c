@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,6 +139,27 @@ static bool collector_flush(struct collector *co, enum relay_conn_id i)
 	return true;
 }
 
+/* Send now what the socket takes at once (the link's zero-copy path). */
+static ssize_t collector_sendv(void *priv, enum relay_conn_id i,
+		const struct iovec *iov, int n)
+{
+	struct collector *co = priv;
+	struct msghdr m = { .msg_iov = (struct iovec *)iov,
+			    .msg_iovlen = (size_t)n };
+	ssize_t r;
+
+	if (co->lost || !co->c[RELAY_CTRL].connected ||
+	    !co->c[RELAY_DATA].connected)
+		return 0;
+	do {
+		r = sendmsg(co->c[i].fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		collector_defer_loss(co, "%s connection: %s",
+				     collector_names[i], strerror(errno));
+	return r < 0 ? 0 : r;
+}
+
 static void collector_kick(void *priv, enum relay_conn_id i)
 {
 	collector_flush(priv, i);
@@ -154,6 +176,7 @@ static void collector_ready(void *priv, unsigned int minor)
 static const struct relay_link_hooks collector_hooks = {
 	.kick = collector_kick,
 	.ready = collector_ready,
+	.sendv = collector_sendv,
 };
 
 /* Replies on control; on data, only the end of the connection. */

@@ -111,11 +111,15 @@ static struct stream *streams_find(struct streams *st, int key)
 	return NULL;
 }
 
-/* Relaxed add to a total (read by other threads through get_stats). */
-static void total_add(uint64_t *p, uint64_t v)
+/*
+ * Relaxed add to a total (read by other threads through get_stats) of what
+ * a counter gained since it was last seen: a counter that went backwards
+ * adds nothing (read as unsigned, its difference would wrap to ~2^64).
+ */
+static void total_add(uint64_t *p, uint64_t now, uint64_t seen)
 {
-	if (v)
-		__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+	if (now > seen)
+		__atomic_fetch_add(p, now - seen, __ATOMIC_RELAXED);
 }
 
 /* Move what the stream's counters gained since last time into the totals. */
@@ -124,16 +128,16 @@ static void stream_account(struct stream *s)
 	struct lttng_kconsumerd_stats *t = &s->st->ctx->totals;
 	const struct io_counters *c = io_stream_counters(s->io);
 
-	total_add(&t->bytes, c->bytes - s->seen.bytes);
-	total_add(&t->subbufs, c->subbufs - s->seen.subbufs);
-	total_add(&t->errors, c->errors - s->seen.errors);
-	total_add(&t->lost_events, c->lost_events - s->seen.lost_events);
-	total_add(&t->sync_wait_ns, c->sync_wait_ns - s->seen.sync_wait_ns);
-	total_add(&t->rotated_bytes, c->rotated_bytes - s->seen.rotated_bytes);
-	total_add(&t->rotated_subbufs,
-		  c->rotated_subbufs - s->seen.rotated_subbufs);
-	total_add(&t->files, c->files - s->seen.files);
-	total_add(&t->relay_local, c->relay_local - s->seen.relay_local);
+	total_add(&t->bytes, c->bytes, s->seen.bytes);
+	total_add(&t->subbufs, c->subbufs, s->seen.subbufs);
+	total_add(&t->errors, c->errors, s->seen.errors);
+	total_add(&t->lost_events, c->lost_events, s->seen.lost_events);
+	total_add(&t->sync_wait_ns, c->sync_wait_ns, s->seen.sync_wait_ns);
+	total_add(&t->rotated_bytes, c->rotated_bytes, s->seen.rotated_bytes);
+	total_add(&t->rotated_subbufs, c->rotated_subbufs,
+		  s->seen.rotated_subbufs);
+	total_add(&t->files, c->files, s->seen.files);
+	total_add(&t->relay_local, c->relay_local, s->seen.relay_local);
 	s->seen = *c;
 }
 
@@ -209,7 +213,7 @@ static void stream_fail(struct stream *s, int err)
 	       s->pub.sessiond_fd, s->pub.path_name, strerror(-err),
 	       (unsigned long long)io_stream_counters(s->io)->bytes);
 	if (!s->err_counted)	/* else the io counters have it already */
-		total_add(&ctx->totals.errors, 1);
+		total_add(&ctx->totals.errors, 1, 0);
 	ctx_send_code(ctx, stream_error_code(err));
 	stream_close(s);
 }
@@ -382,6 +386,11 @@ static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (stream_consume_upto(s, STREAM_BUDGET) < 0)
 		return;
+	/* the hang-up may have come while it waited: no event says it again */
+	if (io_stream_at_eof(s->io)) {
+		stream_begin_drain(s, "hung up");
+		return;
+	}
 	if (s->pub.state == ACTIVE_FD && stream_set_polled(s, true) < 0)
 		stream_fail_other(s, -EBADF);
 }
@@ -642,7 +651,7 @@ static int stream_insert(struct streams *st, struct stream *s)
 	cds_hlist_add_head(&s->hnode, streams_bucket(st, s->pub.sessiond_fd));
 	cds_list_add_tail(&s->pub.list, &st->list.head);
 	st->count++;
-	total_add(&st->ctx->totals.streams, 1);
+	total_add(&st->ctx->totals.streams, 1, 0);
 	__atomic_store_n(&st->ctx->totals.streams_active, st->count,
 			 __ATOMIC_RELAXED);
 	return 0;

@@ -2,7 +2,7 @@
 /*
  * The producer's recording path: reserving room for events in the open
  * sub-buffer, switching sub-buffers, committing them to the consumer, and
- * ending the stream.
+ * ending the stream, and saying that it is quiet (for live viewers).
  *
  * There is always exactly one open sub-buffer (number s->produced) until
  * the stream is closed.  When it is too full for an event, it is committed
@@ -212,6 +212,29 @@ int kcshm_stream_flush(struct kcshm_stream *s)
 		return -EAGAIN;
 	ring_commit(s, true);
 	kcshm_ring_open(s);
+	return 0;
+}
+
+KCSHM_EXPORT
+int kcshm_stream_quiet(struct kcshm_stream *s, uint64_t now)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->closed)
+		return -EPIPE;
+	if (s->reserved)
+		return -EBUSY;
+	if (ring_has_news(s) || s->produced == 0) {
+		if (!ring_slot_free(s, s->produced + 1))
+			return -EAGAIN;
+		ring_commit(s, false);	/* the signal below wakes it */
+	}
+	kcshm_ring_open(s);	/* its packet begins after now */
+	if (now > s->quiet) {
+		s->quiet = now;
+		__atomic_store_n(&s->hdr->quiet_ts, now, __ATOMIC_RELEASE);
+	}
+	ring_signal(s);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct kcshm_stream {
 	size_t offset;			/* write offset in the open sub-buffer */
 	size_t pkt_header;		/* its packet header's length */
 	uint64_t discarded_committed;	/* discarded, as of the last commit */
+	uint64_t quiet;			/* the last quiet_ts published */
 	bool reserved;			/* an event is reserved, not committed */
 	bool closed;
 	struct kcshm_stats stats;

@@ -67,20 +67,29 @@ bool ru_in_path(const char *prog)
 	return found;
 }
 
-/* A loopback port nobody uses right now. */
-static int ru_free_port(void)
+/*
+ * Three distinct loopback ports nobody uses right now: all three held
+ * bound until each is known (one at a time, the kernel may hand out the
+ * same port again).
+ */
+static void ru_free_ports(int ports[3])
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+	int fd[3];
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	for (int i = 0; i < 3; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(a);
+
+		ports[i] = -1;
+		fd[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd[i] >= 0 && bind(fd[i], (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		    getsockname(fd[i], (struct sockaddr *)&a, &len) == 0)
+			ports[i] = ntohs(a.sin_port);
+	}
+	for (int i = 0; i < 3; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 }
 
 static bool ru_port_open(int port)
@@ -104,15 +113,18 @@ static void ru_sleep_ms(unsigned int ms)
 		;
 }
 
-bool ru_relay_start(struct ru_relay *r, const char *dir)
+/*
+ * One try at starting the relay on free ports; false if it did not come up
+ * (a port taken meanwhile, say: the caller tries again).
+ */
+static bool ru_relay_try(struct ru_relay *r, const char *dir)
 {
 	char c[48], d[48], l[48], log[300];
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "%s", dir);
 	snprintf(r->out, sizeof(r->out), "%s/relay-out", dir);
-	for (int i = 0; i < 3; i++)
-		r->ports[i] = ru_free_port();
+	ru_free_ports(r->ports);
 	snprintf(c, sizeof(c), "tcp://127.0.0.1:%d", r->ports[0]);
 	snprintf(d, sizeof(d), "tcp://127.0.0.1:%d", r->ports[1]);
 	snprintf(l, sizeof(l), "tcp://127.0.0.1:%d", r->ports[2]);
@@ -134,14 +146,26 @@ bool ru_relay_start(struct ru_relay *r, const char *dir)
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
-		if (ru_port_open(r->ports[0]) && ru_port_open(r->ports[1]))
+		if (ru_port_open(r->ports[0]) && ru_port_open(r->ports[1]) &&
+		    ru_port_open(r->ports[2]))
 			return true;
 		if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
 			break;
 		ru_sleep_ms(50);
 	}
-	ru_show(log);
 	ru_relay_stop(r);
+	return false;
+}
+
+bool ru_relay_start(struct ru_relay *r, const char *dir)
+{
+	char log[300];
+
+	for (int i = 0; i < 5; i++)
+		if (ru_relay_try(r, dir))
+			return true;
+	snprintf(log, sizeof(log), "%s/relay.log", dir);
+	ru_show(log);
 	return false;
 }
 
@@ -473,18 +497,26 @@ static int ru_load(struct ru_replay *rp, struct ru_chan *ch, int *n)
 	return *n ? 0 : -ENOENT;
 }
 
-/* Hand over the next packet of c: one sub-buffer, committed at once. */
-static int ru_feed_one(struct ru_chan *c)
+/*
+ * Hand over the next packet of c: one sub-buffer, committed at once.  With
+ * drop, a full ring is not waited for: the packet is dropped (counted).
+ */
+static int ru_feed_one(struct ru_replay *rp, struct ru_chan *c)
 {
 	size_t sz = (size_t)(ru_u64(c->data + c->off + RU_PKT_SIZE_OFF) / 8);
 	int ret;
 
-	for (int i = 0; i < 30000 && kcshm_stream_room(c->s) == 0; i++)
+	for (int i = 0; !rp->drop && i < 30000 && kcshm_stream_room(c->s) == 0;
+	     i++)
 		ru_sleep_ms(1);
 	ret = kcshm_event_write(c->s, c->data + c->off, sz);
 	if (ret == 0)
 		ret = kcshm_stream_flush(c->s);
 	c->off += sz;
+	if (rp->drop && (ret == -ENOSPC || ret == -EAGAIN)) {
+		rp->dropped += ret == -ENOSPC;
+		ret = 0;
+	}
 	return ret;
 }
 
@@ -502,7 +534,7 @@ static int ru_feed(struct ru_replay *rp, struct ru_chan *ch, int n)
 			if (rp->before)
 				rp->before(k, rp->priv);
 			k++;
-			ret = ru_feed_one(&ch[i]);
+			ret = ru_feed_one(rp, &ch[i]);
 			more = true;
 			if (rp->pace_us)
 				ru_sleep_ms(rp->pace_us / 1000);
@@ -524,6 +556,7 @@ int ru_replay(struct ru_replay *rp)
 		ret = ru_load(rp, ch, &n);
 	if (ret == 0)
 		ret = ru_launch(rp, ks, &pid);
+	rp->ks = ks;
 	if (ret == 0)
 		ret = ru_add_metadata(ks, rp->src);
 	for (int i = 0; ret == 0 && i < n; i++)
@@ -544,6 +577,7 @@ int ru_replay(struct ru_replay *rp)
 		kcshm_stream_destroy(ch[i].s);
 		free(ch[i].data);
 	}
+	rp->ks = NULL;
 	ksession_free(ks);
 	return ret;
 }

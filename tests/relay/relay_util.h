@@ -76,6 +76,8 @@ struct ru_replay {
 	const char *relay_url;	/* or NULL: local files */
 	const char *session, *hostname;
 	bool splice;
+	bool drop;		/* a full ring drops the packet (the library
+				   counts it) instead of waiting for room */
 	unsigned int pace_us;	/* between packets */
 	/* called before packet i (over all streams) is handed over */
 	void (*before)(unsigned long i, void *priv);
@@ -84,6 +86,8 @@ struct ru_replay {
 	int codes[64];		/* error-socket codes received */
 	int ncodes;
 	int status;		/* the consumer's wait status */
+	struct ksession *ks;	/* the session, while it runs (for before) */
+	unsigned long dropped;	/* packets dropped so far (drop) */
 };
 
 /* 0 when the consumer reported EXIT_SUCCESS and exited 0. */

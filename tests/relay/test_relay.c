@@ -6,13 +6,15 @@
  * locally (must give the same files: the replay is faithful) and through
  * the relay (the relay's files must be byte-identical, with an index entry
  * per packet, and babeltrace2 must read them).  kctf --relay itself is
- * read back by babeltrace2.  A relay killed mid-session: the consumer
+ * read back by babeltrace2, also rotated by the relay (tracefile size and
+ * count in ADD_STREAM).  A relay killed mid-session: the consumer
  * says so on the error socket and each stream goes on in a local file
  * from a packet boundary, nothing held lost.  A relay stopped for seconds:
  * streams are held, the tracer counts its discards, the run ends.  Fake
  * relays that answer garbage, a wrong version or an error code: a clear
  * log line, the code, local files, a clean exit.  Live: babeltrace2's
- * lttng-live source prints events while kctf runs and ends by itself.  Skips (77) with the
+ * lttng-live source prints events while kctf runs, also with an idle
+ * stream (beacons), and ends by itself.  Skips (77) with the
  * reason when lttng-relayd or babeltrace2 is missing.
  */
 #include <arpa/inet.h>
@@ -36,7 +38,9 @@
 #include <cmocka.h>
 
 #include <lttng/kconsumerd-protocol.h>
+#include <lttng/kconsumerd-shm.h>
 
+#include "ksession.h"
 #include "relay_util.h"
 
 #define HOST "testhost"
@@ -203,6 +207,102 @@ static void test_kctf_relay(void **state)
 	ru_cleanup(work);
 }
 
+/* The relay's files of stream i: how many, each at most max bytes. */
+static int relay_files(const char *rtrace, int i, long max, long *packets)
+{
+	char chan[PATH_MAX], idx[PATH_MAX];
+	struct stat st;
+	int n = 0;
+
+	*packets = 0;
+	for (int k = 0; k < 64; k++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d_%d", rtrace, i, k);
+		if (stat(chan, &st) < 0)
+			continue;
+		n++;
+		assert_true(st.st_size > 0 && st.st_size <= max);
+		snprintf(idx, sizeof(idx), "%s/index/channel0_%d_%d.idx",
+			 rtrace, i, k);
+		assert_int_equal(ru_check_index(chan, idx), ru_count_packets(chan));
+		*packets += ru_count_packets(chan);
+	}
+	snprintf(chan, sizeof(chan), "%s/channel0_%d", rtrace, i);
+	assert_int_equal(stat(chan, &st), -1);	/* no unrotated file */
+	return n;
+}
+
+/*
+ * kctf --relay --tracefile-size --tracefile-count: the relay rotates every
+ * data stream through channel0_N_K files of at most that size, an index
+ * for each, the metadata whole; babeltrace2 reads them.  With a count
+ * larger than the files needed nothing is lost; with a small one, only
+ * that many files remain per stream.
+ */
+static void rotate_case(const char *count, bool all)
+{
+	char work[PATH_MAX], local[PATH_MAX], line[1024], rtrace[PATH_MAX];
+	char meta[PATH_MAX];
+	struct ru_relay r;
+	struct stat st;
+	char *extra[] = { "-n", "2", "-e", "60000", "-o", local,
+			  "--tracefile-size", "196608", "--relay", NULL,
+			  "--tracefile-count", (char *)count, NULL };
+	long packets, kept = 0, events;
+	int files;
+
+	ru_tmpdir(work, sizeof(work), "rotate");
+	path_join(local, sizeof(local), work, "local");
+	assert_true(ru_relay_start(&r, work));
+	extra[9] = r.url;
+	kctf_run(work, extra, line, sizeof(line));
+	ru_relay_stop(&r);
+	assert_true(ru_relay_trace_any(&r, "kctf", rtrace, sizeof(rtrace)));
+	assert_int_equal(stat(path_join(meta, sizeof(meta), rtrace, "metadata"),
+			      &st), 0);
+	for (int i = 0; i < 2; i++) {
+		files = relay_files(rtrace, i, 196608, &packets);
+		assert_true(files >= 1 && files <= atoi(count));
+		if (all)
+			assert_true(files > 1);
+		kept += packets;
+	}
+	events = ru_babeltrace_events(rtrace, work);
+	assert_true(events > 0);
+	if (!all) {
+		assert_true(kept < (long)kv(line, "packets="));
+		assert_true(events < (long)kv(line, "events="));
+	} else {
+		assert_int_equal(kept, (long)kv(line, "packets="));
+		assert_int_equal(events, (long)kv(line, "events="));
+	}
+	ru_cleanup(work);
+}
+
+static void test_rotate(void **state)
+{
+	rotate_case("64", true);
+}
+
+static void test_rotate_count(void **state)
+{
+	rotate_case("2", false);
+}
+
+/* A tracefile size without a count is refused before anything starts. */
+static void test_rotate_unbounded(void **state)
+{
+	char work[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
+	char *argv[] = { getenv("KC_KCTF"), "--relay", "net://127.0.0.1:1:2",
+			 "--tracefile-size", "1048576", NULL };
+
+	ru_tmpdir(work, sizeof(work), "unbounded");
+	path_join(out, sizeof(out), work, "out");
+	path_join(err, sizeof(err), work, "err");
+	assert_int_equal(ru_run(argv, out, err), 2);
+	assert_true(ru_log_has(err, "needs --tracefile-count"));
+	ru_cleanup(work);
+}
+
 struct killer {
 	struct ru_relay *r;
 	unsigned long at;
@@ -322,6 +422,138 @@ static void test_relay_stopped(void **state)
 	ru_cleanup(work);
 }
 
+/* Is process pid stopped (state T)? */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'T';
+}
+
+struct stopper {
+	struct ru_relay *r;
+	struct ru_replay *rp;
+	unsigned long stop_at, cmd_at;
+	struct kcshm_stream *extra;	/* added while the relay is stopped */
+	unsigned long dropped_before;	/* drops when the commands went */
+	bool answered;			/* the bad UPDATE_STREAM's code came */
+	bool stopped_then;		/* ... while the relay was stopped */
+};
+
+/*
+ * While the relay is stopped and the streams are held (the producer drops
+ * packets already): ADD_STREAM of a new stream, UPDATE_STREAM pausing and
+ * resuming it, then an UPDATE_STREAM for an unknown key, whose error code
+ * says that all three were read and handled (in order, one loop).
+ */
+static void stopper_commands(struct stopper *k)
+{
+	struct kcshm_config cfg = { .subbuf_size = 65536, .num_subbuf = 8,
+				    .name = "extra" };
+	struct ksession *ks = k->rp->ks;
+	int code = 0, key;
+
+	assert_int_equal(kcshm_stream_create(&cfg, &k->extra), 0);
+	key = kcshm_stream_memfd(k->extra);
+	assert_int_equal(ksession_add_shm_stream(ks, key,
+			 kcshm_stream_eventfd(k->extra), "extra/channel9",
+			 65536, LTTNG_EVENT_MMAP), 0);
+	assert_int_equal(ksession_update_stream(ks, key, PAUSE_FD, -1), 0);
+	assert_int_equal(ksession_update_stream(ks, key, ACTIVE_FD, -1), 0);
+	assert_int_equal(ksession_update_stream(ks, 999999, ACTIVE_FD, -1), 0);
+	/* the bound is a hang guard only */
+	while (code != KCONSUMERD_ERROR_RECV_FD &&
+	       ksession_wait_code(ks, 20000, &code) == 0)
+		;
+	k->answered = code == KCONSUMERD_ERROR_RECV_FD;
+	k->stopped_then = proc_stopped(k->r->pid);
+	k->dropped_before = k->rp->dropped;
+}
+
+static void stopper_at(unsigned long i, void *priv)
+{
+	struct stopper *k = priv;
+
+	if (i == k->stop_at) {
+		kill(k->r->pid, SIGSTOP);
+		for (int n = 0; n < 1000 && !proc_stopped(k->r->pid); n++)
+			usleep(1000);
+	}
+	if (i >= k->cmd_at && !k->extra && k->rp->dropped > 0)
+		stopper_commands(k);
+	if (k->extra && proc_stopped(k->r->pid)) {
+		kill(k->r->pid, SIGCONT);
+		kcshm_stream_close(k->extra);
+	}
+}
+
+/*
+ * The relay stopped with SIGSTOP mid-session: the streams are held, their
+ * rings fill and the producer counts what it drops; meanwhile the command
+ * socket is served (a stream added, paused, resumed, a bad key refused,
+ * all answered while the relay is still stopped).  After SIGCONT the
+ * session ends normally: nothing lost, every packet the producer did not
+ * drop is at the relay with its index, the added stream too.
+ */
+static void test_relay_stopped_served(void **state)
+{
+	char work[PATH_MAX], local[PATH_MAX], line[1024], rtrace[PATH_MAX];
+	char log[PATH_MAX], chan[PATH_MAX], idx[PATH_MAX];
+	char *extra[] = { "-n", "2", "-e", "1200000", "-o", local, NULL };
+	struct ru_relay r;
+	struct ru_replay rp;
+	struct stopper k = { .r = &r, .rp = &rp, .stop_at = 20, .cmd_at = 200 };
+	long total = 0, relayed = 0;
+	struct stat st;
+
+	ru_tmpdir(work, sizeof(work), "served");
+	path_join(local, sizeof(local), work, "local");
+	kctf_run(work, extra, line, sizeof(line));
+	for (int i = 0; i < 2; i++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d", local, i);
+		total += ru_count_packets(chan);
+	}
+	assert_true(ru_relay_start(&r, work));
+	rp = (struct ru_replay){ .src = local, .out = work, .relay_url = r.url,
+		.session = "served", .hostname = HOST, .pace_us = 2000,
+		.drop = true, .before = stopper_at, .priv = &k,
+		.log = path_join(log, sizeof(log), work, "served.log") };
+	if (ru_replay(&rp) != 0)
+		ru_show(log);
+	if (proc_stopped(r.pid))
+		kill(r.pid, SIGCONT);
+	assert_non_null(k.extra);
+	assert_true(k.answered);
+	assert_true(k.stopped_then);
+	assert_true(k.dropped_before > 0);	/* held: the producer dropped */
+	assert_int_equal(ru_replay_codes_have(&rp, KCONSUMERD_ERROR_RECV_FD), 1);
+	assert_int_equal(ru_replay_codes_have(&rp, KCONSUMERD_RELAY_LOST), 0);
+	ru_relay_stop(&r);
+	assert_true(ru_relay_trace(&r, HOST, "served", rtrace, sizeof(rtrace)));
+	for (int i = 0; i < 2; i++) {
+		snprintf(chan, sizeof(chan), "%s/channel0_%d", rtrace, i);
+		snprintf(idx, sizeof(idx), "%s/index/channel0_%d.idx", rtrace, i);
+		assert_true(ru_check_index(chan, idx) > 0);
+		relayed += ru_count_packets(chan);
+	}
+	assert_int_equal(relayed + (long)rp.dropped, total);
+	snprintf(chan, sizeof(chan), "%s/../extra/channel9", rtrace);
+	assert_int_equal(stat(chan, &st), 0);
+	assert_true(ru_babeltrace_events(rtrace, work) > 0);
+	kcshm_stream_destroy(k.extra);
+	ru_cleanup(work);
+}
+
 /* Is the kctf session in the relay's live listing? */
 static bool live_listed(const struct ru_relay *r, const char *work)
 {
@@ -355,9 +587,13 @@ static pid_t spawn_to(char *const argv[], const char *out, const char *err)
 /*
  * Live: babeltrace2 attached to the session prints events while kctf
  * still runs, and ends by itself (session-not-found-action=end) once the
- * session closes.
+ * session closes.  With idle: one of the two streams records nothing (its
+ * producer only says it is quiet, the consumer sends beacons): the busy
+ * stream's events are printed all the same while kctf runs (the viewer
+ * merges streams by time and waits for a stream with neither data nor
+ * beacon).  The bounds on waiting are hang guards only.
  */
-static void test_live(void **state)
+static void live_case(bool idle)
 {
 	char work[PATH_MAX], local[PATH_MAX], out[PATH_MAX], err[PATH_MAX];
 	char kout[PATH_MAX], kerr[PATH_MAX], params[512], host[64] = "";
@@ -380,7 +616,8 @@ static void test_live(void **state)
 		kargv[n++] = getenv("KC_CONSUMERD");
 	}
 	char *rest[] = { "-M", "-n", "2", "-e", "300000", "-r", "50000", "-o",
-			 local, "--relay", r.url, "--live=200000", NULL };
+			 local, "--relay", r.url, "--live=200000",
+			 idle ? "--idle" : NULL, "1", NULL };
 	for (int i = 0; rest[i]; i++)
 		kargv[n++] = rest[i];
 	kargv[n] = NULL;
@@ -423,6 +660,16 @@ static void test_live(void **state)
 	free(s);
 	ru_relay_stop(&r);
 	ru_cleanup(work);
+}
+
+static void test_live(void **state)
+{
+	live_case(false);
+}
+
+static void test_live_idle(void **state)
+{
+	live_case(true);
 }
 
 /* ---- fake relays ---------------------------------------------------------- */
@@ -588,9 +835,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_identical_mmap),
 		cmocka_unit_test(test_identical_splice),
 		cmocka_unit_test(test_kctf_relay),
+		cmocka_unit_test(test_rotate),
+		cmocka_unit_test(test_rotate_count),
+		cmocka_unit_test(test_rotate_unbounded),
 		cmocka_unit_test(test_relay_killed),
 		cmocka_unit_test(test_relay_stopped),
+		cmocka_unit_test(test_relay_stopped_served),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_live_idle),
 		cmocka_unit_test(test_fake_garbage),
 		cmocka_unit_test(test_fake_version),
 		cmocka_unit_test(test_fake_refuse),

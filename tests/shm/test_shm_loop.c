@@ -247,6 +247,33 @@ static void test_hostile_ends_own_stream(void **state)
 	harness_stop(&h);
 }
 
+/*
+ * A producer whose discarded count goes backwards between two packets (a
+ * counter read as unsigned would then say about 2^64 events were lost):
+ * the stream ends with an error and the consumer's total is what the
+ * trace said before, never a wrapped count.
+ */
+static void test_discards_backwards_no_wrap(void **state)
+{
+	struct stu_ring r;
+	struct harness h;
+
+	harness_start(&h, NULL);
+	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 0), 0);
+	assert_int_equal(ksession_add_shm_stream(h.ks, r.memfd, r.efd, "back",
+			SB, LTTNG_EVENT_MMAP), 0);
+	harness_wait_streams(&h, 1);
+	stu_ring_commit(&r, 0, 'a', 100, 4096, 500);
+	stu_ring_commit(&r, 1, 'b', 100, 4096, 7);
+	r.hdr->discarded = 7;
+	wait_active(&h, 0);
+	assert_int_not_equal(harness_code(&h, 5000), KCONSUMERD_EXIT_SUCCESS);
+	assert_true(harness_stats(&h).errors >= 1);
+	assert_int_equal(harness_stats(&h).lost_events, 500);
+	stu_ring_free(&r);
+	harness_stop(&h);
+}
+
 /* After STOP the consumer waits for the open shm stream to be closed. */
 static void test_stop_waits_for_close(void **state)
 {
@@ -353,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_fd_counts),
 		cmocka_unit_test(test_bad_rings_refused),
 		cmocka_unit_test(test_hostile_ends_own_stream),
+		cmocka_unit_test(test_discards_backwards_no_wrap),
 		cmocka_unit_test(test_stop_waits_for_close),
 		cmocka_unit_test(test_quiet_ring_read_on_timer),
 		cmocka_unit_test(test_buffer_percent_set),

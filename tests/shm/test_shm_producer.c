@@ -302,6 +302,51 @@ static void test_wakeup_threshold(void **state)
 	stu_recorder_free(&rec);
 }
 
+/*
+ * Quiet: the first says it with an empty packet, later ones commit only
+ * what the open packet holds; quiet_ts is published, never goes back, and
+ * nothing is said while the ring has no room for the packet to commit.
+ */
+static void test_quiet(void **state)
+{
+	struct stu_recorder rec;
+	struct kcshm_stream *s;
+	void *buf;
+	struct view v;
+
+	stu_recorder_init(&rec);
+	s = stu_stream(PAGE, 2, &rec);
+	view_map(&v, s);
+	assert_int_equal(kcshm_stream_quiet(NULL, 1), -EINVAL);
+	assert_int_equal(v.h->quiet_ts, 0);
+	assert_int_equal(kcshm_stream_quiet(s, 100), 0);
+	assert_int_equal(v.h->produced, 1);	/* an empty first packet */
+	assert_int_equal(v.h->subbuf[0].data_size, 16);
+	assert_int_equal(v.h->quiet_ts, 100);
+	assert_int_equal(kcshm_stream_quiet(s, 200), 0);
+	assert_int_equal(v.h->produced, 1);	/* nothing to commit */
+	assert_int_equal(v.h->quiet_ts, 200);
+	assert_int_equal(kcshm_stream_quiet(s, 150), 0);
+	assert_int_equal(v.h->quiet_ts, 200);	/* never back */
+	assert_int_equal(kcshm_event_write(s, "abc", 3), 0);
+	assert_int_equal(kcshm_stream_quiet(s, 300), -EAGAIN);	/* ring full */
+	assert_int_equal(v.h->quiet_ts, 200);
+	view_consume_all(&v);
+	assert_int_equal(kcshm_stream_quiet(s, 300), 0);
+	assert_int_equal(v.h->produced, 2);
+	assert_int_equal(v.h->subbuf[1].data_size, 19);
+	assert_int_equal(v.h->quiet_ts, 300);
+	assert_int_equal(kcshm_event_reserve(s, 3, &buf), 0);
+	assert_int_equal(kcshm_stream_quiet(s, 400), -EBUSY);
+	assert_int_equal(kcshm_event_commit(s), 0);
+	assert_int_equal(kcshm_stream_close(s), 0);
+	assert_int_equal(kcshm_stream_quiet(s, 400), -EPIPE);
+	assert_int_equal(v.h->quiet_ts, 300);
+	view_unmap(&v);
+	kcshm_stream_destroy(s);
+	stu_recorder_free(&rec);
+}
+
 /* Close: nothing to commit, a partial packet, or only discards to report. */
 static void test_close(void **state)
 {
@@ -368,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_reserve_errors),
 		cmocka_unit_test(test_ring_full),
 		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_quiet),
 		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_wrap_around),
 		cmocka_unit_test(test_wakeup_threshold),

@@ -23,6 +23,7 @@
  * The shm source at io level: kind detection, refusal of unsealed memfds,
  * bad geometries, wrong sub-buffer sizes and wrong second fds, byte-exact
  * data through both writers, discard counts reaching lost_events, the
+ * producer's quiet time reaching the counters once the ring is empty, the
  * eventfd protocol and end of stream, and a hostile producer rewriting the
  * shared header (positions beyond the ring, sizes beyond the sub-buffer,
  * stale descriptors, counts going backwards, geometry changed after the
@@ -313,6 +314,32 @@ static void test_discards_without_packet(void **state)
 	stu_ring_free(&r);
 }
 
+/*
+ * The producer's quiet time reaches the counters only once every packet
+ * committed before it is consumed, and never goes back.
+ */
+static void test_quiet_time(void **state)
+{
+	struct fixture *f = *state;
+	struct stu_ring r;
+
+	assert_int_equal(stu_ring_make(&r, NSB, SB, true, 0), 0);
+	assert_int_equal(open_stream(f, r.memfd, r.efd, LTTNG_EVENT_MMAP), 0);
+	stu_ring_commit(&r, 0, 'a', 100, 4096, 0);
+	stu_ring_commit(&r, 1, 'b', 100, 4096, 0);
+	r.hdr->quiet_ts = 5000;
+	assert_int_equal(io_consume_one(f->s), 4096);
+	assert_int_equal(io_stream_counters(f->s)->quiet_ts, 0);  /* 1 left */
+	assert_int_equal(io_consume_one(f->s), 4096);
+	assert_int_equal(io_stream_counters(f->s)->quiet_ts, 0);
+	assert_int_equal(io_consume_one(f->s), 0);	/* empty now */
+	assert_int_equal(io_stream_counters(f->s)->quiet_ts, 5000);
+	r.hdr->quiet_ts = 10;				/* hostile: back */
+	assert_int_equal(io_consume_one(f->s), 0);
+	assert_int_equal(io_stream_counters(f->s)->quiet_ts, 5000);
+	stu_ring_free(&r);
+}
+
 /* ---- eventfd and end of stream -------------------------------------------- */
 
 static void test_eventfd_and_eof(void **state)
@@ -549,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bytes_splice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discards_mmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discards_splice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiet_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discards_without_packet,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eventfd_and_eof, setup, teardown),

@@ -8,7 +8,9 @@
  * back (metadata_0, metadata_1, ... in order) under that name.  Then each
  * stream's retained files are walked packet by packet: what they hold
  * (files, packets, bytes, the first packet_seq_num) says how much the
- * --tracefile-count removed, which the summary reports.
+ * --tracefile-count removed, which the summary reports.  A trace streamed
+ * to a relay is rotated there (by the relay, the metadata never) and
+ * nothing is left here to join or walk, unless the relay was lost.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -153,11 +155,16 @@ static int files_scan_stream(struct kctf *k, unsigned int i)
 	return ret;
 }
 
+bool kctf_files_local(const struct kctf *k)
+{
+	return k->o.tracefile_size && (!k->o.relay || k->relay_lost);
+}
+
 int kctf_files_finish(struct kctf *k)
 {
 	int ret;
 
-	if (!k->o.tracefile_size)
+	if (!kctf_files_local(k))
 		return 0;
 	ret = files_join_metadata(k);
 	for (unsigned int i = 0; ret == 0 && i < k->o.streams; i++)

@@ -6,6 +6,13 @@
  * consumer: what does not fit is discarded by the library, counted, and
  * reported in the next packet.  Pacing sleeps (absolute deadlines on the
  * trace clock) only when the thread is ahead of its schedule.
+ *
+ * Live (--live): each thread, between two events, says once per live
+ * period that its stream is quiet as of now (kcshm_stream_quiet: the
+ * partial packet is committed, the first packet of a stream that has none
+ * is an empty one), so that the consumer can tell viewers that this
+ * stream has nothing older.  The last --idle threads record nothing: they
+ * only do that until every recording thread is done.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 #include "kctf.h"
 
 #define LOAD_AHEAD_NS	50000	/* sleep only when this far ahead */
+#define LOAD_IDLE_NAP_NS 10000000 /* an idle thread looks this often */
 
 static const char *const load_paths[] = {
 	"/", "/index.html", "/api/v1/items/42", "/static/css/site.css",
@@ -93,22 +101,63 @@ static void load_wait_go(struct kctf *k)
 	pthread_mutex_unlock(&k->go_lock);
 }
 
-static void *load_thread(void *arg)
+/* Live: once per period, say the stream is quiet as of now. */
+static void load_live(struct kctf_thread *t)
 {
-	struct kctf_thread *t = arg;
-	uint64_t rate = t->k->o.rate, n = t->k->o.events;
-	uint64_t every = rate >= 1000000 ? 64 : 1;
+	uint64_t now = ctf_now();
 
-	load_wait_go(t->k);
-	t->t_begin = ctf_now();
+	if (now - t->quiet_at < t->k->o.live_usec * 1000)
+		return;
+	if (kcshm_stream_quiet(t->s, now) == 0)
+		t->quiet_at = now;
+}
+
+static bool load_stopped(const struct kctf *k)
+{
+	return __atomic_load_n(&k->stop, __ATOMIC_RELAXED) != 0;
+}
+
+/* An idle stream: nothing recorded until every recording thread is done. */
+static void load_idle(struct kctf_thread *t)
+{
+	struct timespec nap = { 0, LOAD_IDLE_NAP_NS };
+
+	while (!load_stopped(t->k) &&
+	       __atomic_load_n(&t->k->busy_left, __ATOMIC_ACQUIRE) > 0) {
+		if (t->k->o.live_usec)
+			load_live(t);
+		nanosleep(&nap, NULL);
+	}
+}
+
+static void load_record(struct kctf_thread *t)
+{
+	uint64_t rate = t->k->o.rate, n = t->k->o.events;
+	uint64_t every = rate == 0 || rate >= 1000000 ? 64 : 1;
+	bool live = t->k->o.live_usec != 0;
+
 	for (uint64_t i = 0; i < n; i++) {
-		if (i % every == 0 &&
-		    __atomic_load_n(&t->k->stop, __ATOMIC_RELAXED))
+		if (i % every == 0 && load_stopped(t->k))
 			break;
 		if (rate && i % every == 0)
 			load_pace(t, i, rate);
+		if (live && i % every == 0)
+			load_live(t);
 		load_emit(t, i);
 	}
+	__atomic_sub_fetch(&t->k->busy_left, 1, __ATOMIC_RELEASE);
+}
+
+static void *load_thread(void *arg)
+{
+	struct kctf_thread *t = arg;
+
+	load_wait_go(t->k);
+	t->t_begin = t->quiet_at = ctf_now();
+	if (t->idx >= t->k->o.streams - t->k->o.idle)
+		load_idle(t);
+	else
+		load_record(t);
 	t->t_end = ctf_now();
 	kcshm_stream_close(t->s);
 	kcshm_stream_stats(t->s, &t->stats);
@@ -119,6 +168,7 @@ int kctf_threads_start(struct kctf *k)
 {
 	int ret;
 
+	k->busy_left = (int)(k->o.streams - k->o.idle);
 	for (unsigned int i = 0; i < k->o.streams; i++) {
 		ret = pthread_create(&k->th[i].th, NULL, load_thread, &k->th[i]);
 		if (ret)

@@ -40,6 +40,7 @@ static void session_on_code(int code, void *priv)
 	case KCONSUMERD_EXIT_SUCCESS:
 		return;
 	case KCONSUMERD_RELAY_LOST:
+		k->relay_lost = true;
 		kctf_err("kconsumerd lost the relay: the streams go on into %s",
 			 k->outdir);
 		return;

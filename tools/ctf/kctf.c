@@ -32,6 +32,7 @@ enum {	/* long-only options */
 	KCTF_OPT_COUNT,
 	KCTF_OPT_IO,
 	KCTF_OPT_PERCENT,
+	KCTF_OPT_IDLE,
 };
 
 /* The run a signal ends (threads stop, the trace is closed normally). */
@@ -99,7 +100,12 @@ static void kctf_usage(FILE *out)
 	      "                        net://HOST[:CTRL[:DATA]] (numeric HOST), session\n"
 	      "                        \"kctf\"; the trace directory is then used only\n"
 	      "                        if the relay is lost\n"
-	      "      --live[=USEC]     a live relay session (timer, default 1000000)\n"
+	      "      --live[=USEC]     a live relay session (timer, default 1000000);\n"
+	      "                        every thread says each period that its\n"
+	      "                        stream is quiet (partial packet committed,\n"
+	      "                        a beacon for viewers)\n"
+	      "      --idle N          the last N streams record nothing until the\n"
+	      "                        others are done (default 0)\n"
 	      "  -M, --machine         print one key=value summary line\n"
 	      "  -v, --verbose         run the consumer with -v\n"
 	      "  -V, --version         print the version\n"
@@ -201,6 +207,10 @@ static const char *kctf_option(int c, const char *arg, struct kctf_opts *o)
 	case KCTF_OPT_SIZE:
 		return kctf_number(arg, 1, UINT64_MAX / 2, &o->tracefile_size,
 				   "the tracefile size (bytes)");
+	case KCTF_OPT_IDLE:
+		why = kctf_number(arg, 0, 1023, &v, "idle streams");
+		o->idle = (unsigned int)v;
+		break;
 	case KCTF_OPT_COUNT:
 		return kctf_number(arg, 1, UINT32_MAX, &o->tracefile_count,
 				   "the tracefile count");
@@ -255,6 +265,16 @@ static int kctf_check(const struct kctf_opts *o)
 			 (unsigned long long)o->tracefile_size, o->subbuf_size);
 		return -1;
 	}
+	if (o->idle >= o->streams) {
+		kctf_err("--idle %u: at least one of the %u streams must record",
+			 o->idle, o->streams);
+		return -1;
+	}
+	if (o->relay && o->tracefile_size && !o->tracefile_count) {
+		kctf_err("--tracefile-size with --relay needs --tracefile-count "
+			 "(lttng-relayd cannot rotate through unlimited files)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -275,6 +295,7 @@ static int kctf_parse(int argc, char **argv, struct kctf_opts *o)
 		{ "io", required_argument, NULL, KCTF_OPT_IO },
 		{ "buffer-percent", required_argument, NULL, KCTF_OPT_PERCENT },
 		{ "tracefile-count", required_argument, NULL, KCTF_OPT_COUNT },
+		{ "idle", required_argument, NULL, KCTF_OPT_IDLE },
 		{ "machine", no_argument, NULL, 'M' },
 		{ "relay", required_argument, NULL, 'R' },
 		{ "live", optional_argument, NULL, 'L' },
@@ -482,7 +503,7 @@ static void kctf_report(const struct kctf *k)
 		       (unsigned long long)sum.discarded,
 		       (unsigned long long)sum.subbufs,
 		       (unsigned long long)sum.bytes, secs, cpu);
-		if (k->o.tracefile_size)
+		if (kctf_files_local(k))
 			kctf_report_rotation(k);
 		printf("trace=%s\n", k->outdir);
 		return;
@@ -499,7 +520,7 @@ static void kctf_report(const struct kctf *k)
 	       "(%.1f MiB)\n", (unsigned long long)sum.events,
 	       (unsigned long long)sum.discarded, (unsigned long long)sum.subbufs,
 	       (double)sum.bytes / 1048576.0);
-	if (k->o.tracefile_size)
+	if (kctf_files_local(k))
 		kctf_report_rotation(k);
 	printf("rate:      %.0f events/s over %.3f s\n",
 	       secs > 0 ? (double)(sum.events + sum.discarded) / secs : 0.0, secs);

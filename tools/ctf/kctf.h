@@ -37,6 +37,7 @@ struct kctf_opts {
 	uint64_t tracefile_count;	/* keep the newest N files; 0: all */
 	const char *io;			/* kconsumerd --io, or NULL */
 	const char *buffer_percent;	/* kconsumerd --buffer-percent, or NULL */
+	unsigned int idle;		/* the last N streams record nothing */
 	bool machine;			/* one key=value summary line */
 	bool verbose;
 };
@@ -60,6 +61,7 @@ struct kctf_thread {
 	bool started;
 	struct kcshm_stats stats;	/* at the end, after the close */
 	uint64_t t_begin, t_end;	/* ns, on the trace clock */
+	uint64_t quiet_at;		/* live: last kcshm_stream_quiet() */
 	struct kctf_kept kept;		/* with --tracefile-size */
 };
 
@@ -74,11 +76,13 @@ struct kctf {
 	bool launched;			/* it ran: its log is worth keeping */
 	struct rusage ru;
 	unsigned int bad_codes;		/* error codes from the consumer */
+	bool relay_lost;		/* the trace went on into outdir */
 	struct kctf_thread *th;
 	pthread_mutex_t go_lock;	/* threads start together */
 	pthread_cond_t go_cond;
 	bool go;
 	int stop;			/* threads stop early (error paths) */
+	int busy_left;			/* recording threads not done yet */
 };
 
 /* kctf.c: "kctf: " + message (+ ": strerror(-err)") on stderr. */
@@ -105,8 +109,12 @@ void kctf_show_log(struct kctf *k);
 /*
  * kctf-files.c: with --tracefile-size, after the consumer's exit, name the
  * metadata "metadata" again and fill every thread's kept.  0 or -errno
- * (said on stderr).
+ * (said on stderr).  Nothing to do for a trace streamed to a relay that
+ * stayed.
  */
 int kctf_files_finish(struct kctf *k);
+
+/* Are the trace's files rotated here (not at a relay)? */
+bool kctf_files_local(const struct kctf *k);
 
 #endif /* KCTF_KCTF_H */
