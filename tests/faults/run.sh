@@ -205,6 +205,7 @@ start_recording() {
 	ks=
 	mkdir -p "$dir"
 	reaplog=$dir/reap.log
+	: > "$reaplog"	# read below before the background job opens it
 	"$REAP" "$KS" record -q -e "$EVENT" -b 1024 -d 30 -o "$dir/trace.dat" \
 		>"$reaplog" 2>"$dir/ksession.err" &
 	bg+=($!)
