@@ -12,7 +12,7 @@
  * this order), then the chunks:
  *   S & 1   stream to a relay: the fake one of fuzz_relay.c, whose
  *           script follows (u8 length, bytes); the grace period is then
- *           2 ms instead of 0 (the relay answers from the loop itself)
+ *           1 ms instead of 0 (the relay answers from the loop itself)
  *   S & 2   with S & 1, a live session (a 100 us timer)
  *   S & 4   io_uring file sink (lttng_kconsumerd_set_io)
  *   S & 8   rotation: u8 size, u8 count; tracefile_size (size + 1) * 64
@@ -60,6 +60,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -160,24 +161,57 @@ static int fuzz_pipe(bool hold)
 	return p[0];
 }
 
-/* A shm ring with one event committed: its memfd and eventfd (dups). */
-static int fuzz_shm(int fds[2], bool memfd_only)
+/* The bytes of a shm ring with one event committed, made once. */
+static const void *fuzz_shm_image(size_t *len)
 {
+	static void *img;
+	static size_t img_len;
 	struct kcshm_config cfg = {
 		.subbuf_size = (size_t)sysconf(_SC_PAGESIZE), .num_subbuf = 2,
 		.name = "kc-fuzz",
 	};
 	struct kcshm_stream *s;
+	struct stat st;
 
+	if (img) {
+		*len = img_len;
+		return img;
+	}
 	if (kcshm_stream_create(&cfg, &s) < 0)
 		abort();
 	kcshm_event_write(s, "event", 5);
 	kcshm_stream_flush(s);
-	fds[0] = fcntl(kcshm_stream_memfd(s), F_DUPFD_CLOEXEC, 0);
-	fds[1] = memfd_only ? -1 :
-		fcntl(kcshm_stream_eventfd(s), F_DUPFD_CLOEXEC, 0);
+	if (fstat(kcshm_stream_memfd(s), &st) < 0 || !(img = malloc(st.st_size)) ||
+	    pread(kcshm_stream_memfd(s), img, st.st_size, 0) != st.st_size)
+		abort();
+	img_len = (size_t)st.st_size;
 	kcshm_stream_destroy(s);
-	return memfd_only ? 1 : 2;
+	*len = img_len;
+	return img;
+}
+
+/*
+ * A shm ring with one event committed: a memfd sealed as the producer
+ * library seals it, holding a copy of the image (cheaper than a producer
+ * per input: no mapping), and an eventfd signalled once.
+ */
+static int fuzz_shm(int fds[2], bool memfd_only)
+{
+	size_t len;
+	const void *img = fuzz_shm_image(&len);
+	int fd = memfd_create("kc-fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0 ||
+	    pwrite(fd, img, len, 0) != (ssize_t)len ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		abort();
+	fds[0] = fd;
+	if (memfd_only)
+		return 1;
+	fds[1] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fds[1] < 0)
+		abort();
+	return 2;
 }
 
 /* An LTTng stream of the double, set up as fuzz_lttng says. */
@@ -520,7 +554,7 @@ static void fuzz_settings(struct lttng_kconsumerd_local_data *ctx,
 					       "host", set & 2 ? 100 : 0))
 			abort();
 		fuzz_relay_start(kc_ctx_of(ctx)->base, p, len);
-		kc_ctx_of(ctx)->grace_ms = 2;
+		kc_ctx_of(ctx)->grace_ms = 1;
 	}
 }
 
