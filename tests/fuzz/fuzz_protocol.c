@@ -62,7 +62,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -558,6 +560,35 @@ static void fuzz_settings(struct lttng_kconsumerd_local_data *ctx,
 	}
 }
 
+/*
+ * What a hostile host may have left in the output directory, planted
+ * whenever it was emptied: a FIFO, a device node, a socket, a directory,
+ * symbolic links out of it and within it.  Stream paths may name them.
+ */
+static void fuzz_plant(const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	(void)mkfifo(path, 0600);
+	snprintf(path, sizeof(path), "%s/null", dir);
+	(void)mknod(path, S_IFCHR | 0600, makedev(1, 3));	/* as root only */
+	snprintf(path, sizeof(path), "%s/d", dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/up", dir);
+	(void)symlink("/", path);
+	snprintf(path, sizeof(path), "%s/in", dir);
+	(void)symlink("d", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		(void)bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		close(fd);	/* the socket file stays, nobody behind it */
+	}
+}
+
 /* What a session daemon may ask after the loop: every counter. */
 static void fuzz_stats(struct lttng_kconsumerd_local_data *ctx)
 {
@@ -576,8 +607,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lttng_kconsumerd_local_data *ctx;
 	int err;
 
-	if (++runs % 256 == 0)
+	if (runs++ % 256 == 0) {
 		fuzz_empty_dir(dir);	/* trace files do not pile up */
+		fuzz_plant(dir);
+	}
 	fuzz_relay_url();	/* its listeners are opened once, first */
 	kernctl_set_ops(lttng_double_ops());	/* doubles only: no real one */
 	ctx = lttng_kconsumerd_create(size && (data[0] & 128) ?

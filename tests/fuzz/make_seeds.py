@@ -188,6 +188,11 @@ def io_seeds():
          settings(URING, rotate=[0, 1], pipe=b"u" * 200))
     pput("walk-paths", header(4, ADD) + msg("w/a/b", 1) + msg("w/a/c", 2) + msg("../esc", 3) +
          msg("/abs", 4) + stop, settings(WALK))
+    planted = header(7, ADD) + msg("fifo", 1) + msg("null", 2) + msg("sock", 3) + msg("d", 4) + \
+        msg("up/etc/kc-fuzz", 5) + msg("in/x", 6) + msg("in", 7) + stop
+    pput("planted", planted)
+    pput("planted-walk", planted, settings(WALK))
+    pput("planted-relay-lost", planted, settings(script=[0, 0, 0, 0, 4]))
     pput("walk-dup-path", header(2, ADD) + msg("w/d", 1, fds=7) + msg("w/d", 2, fds=7),
          settings(WALK))
 
@@ -291,6 +296,11 @@ def options():
         "relay-bad": ["--relay=tcp://x", "--live", "--session", ""],
         "rotation": ["--tracefile-size", "4096", "--tracefile-count=3", "--io", "uring"],
         "rotation-bad": ["--tracefile-count", "3", "--io=other", "--tracefile-size=x"],
+        "count-alone": ["--tracefile-count=3"],
+        "count-too-large": ["--tracefile-size=1", "--tracefile-count", "99999999999"],
+        "size-not-number": ["--tracefile-size", "12k"],
+        "live-zero": ["--relay", "net://127.0.0.1", "--live=0"],
+        "session-alone": ["--session", "s"],
     }.items():
         put("options", name, b"\0".join(a.encode() for a in args))
 
