@@ -27,7 +27,8 @@
  *           128 splices of a page at most
  *   S & 128 a buffer-ready callback of 2011 (the seed's writers, between
  *           its own kernctl get and put for LTTng streams; what FIONREAD
- *           says for the others) instead of the built-in logic
+ *           says for pipes; other kinds are refused) instead of the
+ *           built-in logic
  *
  * Chunk format: u8 flags, u8 length, then that many bytes.  flags & 7
  * picks what travels with the chunk:
@@ -262,6 +263,11 @@ static int fuzz_buffer_ready(struct lttng_kconsumerd_fd *fd)
 	int n, ret;
 
 	if (!kernctl_is_stream(fd->consumerd_fd)) {
+		struct stat st;
+
+		/* a 2011 consumer knew LTTng streams; pipes: what is there */
+		if (fstat(fd->consumerd_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+			return -EINVAL;
 		if (ioctl(fd->consumerd_fd, FIONREAD, &n) < 0 || n <= 0)
 			return n == 0 ? 0 : -errno;
 		return fuzz_write_2011(fd, (unsigned long)n);
