@@ -22,4 +22,16 @@ const char *fuzz_tmpdir(const char *tag);
 /* Remove every file and directory under dir, keeping dir itself. */
 void fuzz_empty_dir(const char *dir);
 
+/*
+ * The fake relay of the protocol target (fuzz_relay.c): its URL (the
+ * listeners are opened on first call), then, per input, its events on
+ * the consumer's base with the input's script, and their end (before the
+ * base is freed).
+ */
+struct event_base;
+const char *fuzz_relay_url(void);
+void fuzz_relay_start(struct event_base *base, const uint8_t *script,
+		size_t len);
+void fuzz_relay_end(void);
+
 #endif

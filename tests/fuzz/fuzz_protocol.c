@@ -7,6 +7,29 @@
  * grace period is 0 (an internal field), so an input that leaves a paused
  * or silent stream ends at once instead of after 2 s.
  *
+ * The input starts with a settings byte S (what the consumer is set up
+ * with before any command; more bytes follow for some of its bits, in
+ * this order), then the chunks:
+ *   S & 1   stream to a relay: the fake one of fuzz_relay.c, whose
+ *           script follows (u8 length, bytes); the grace period is then
+ *           1 ms instead of 0 (the relay answers from the loop itself)
+ *   S & 2   with S & 1, a live session (a 100 us timer)
+ *   S & 4   io_uring file sink (lttng_kconsumerd_set_io)
+ *   S & 8   rotation: u8 size, u8 count; tracefile_size (size + 1) * 64
+ *           bytes, tracefile_count count & 3
+ *   S & 16  the pipes' bytes: u8 length, bytes (else "data")
+ *   S & 32  the output paths opened without openat2 (sink_path's walk)
+ *   S & 64  fd kind 6 is an LTTng kernel stream instead (the double of
+ *           tests/io/lttng_double.h behind kernctl): u8 L, L & 3
+ *           sub-buffers of the pipes' bytes produced, then L & 4
+ *           finalized, 8 the next put fails with EIO, 16 the first
+ *           splice says EAGAIN, 32 empty says ENODATA, 64 disabled,
+ *           128 splices of a page at most
+ *   S & 128 a buffer-ready callback of 2011 (the seed's writers, between
+ *           its own kernctl get and put for LTTng streams; what FIONREAD
+ *           says for pipes; other kinds are refused) instead of the
+ *           built-in logic
+ *
  * Chunk format: u8 flags, u8 length, then that many bytes.  flags & 7
  * picks what travels with the chunk:
  *   0 nothing            1 a pipe read end (4 bytes in it, writer closed)
@@ -37,8 +60,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -47,14 +74,22 @@
 
 #include "fuzz.h"
 #include "loop.h"
+#include "lttng_double.h"
+#include "sink_path.h"
 
 #define FUZZ_TRACEFS "/sys/kernel/tracing"
 #define FUZZ_HELD_MAX 16
+#define FUZZ_DOUBLES_MAX 8
 
 static char fuzz_instance[128];	/* our tracefs instance, or "" */
 static int fuzz_held[FUZZ_HELD_MAX];	/* writers kept open (kind 7) */
 static int fuzz_nheld;
 static int fuzz_send_flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+static const uint8_t *fuzz_pipe_bytes = (const uint8_t *)"data";
+static size_t fuzz_pipe_len = 4;
+static int fuzz_lttng = -1;	/* L of S & 64, or -1: eventfds */
+static struct lttng_double *fuzz_doubles[FUZZ_DOUBLES_MAX];
+static int fuzz_ndoubles;
 
 static void fuzz_instance_remove(void)
 {
@@ -112,14 +147,15 @@ static int fuzz_ftrace_fd(void)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/* A pipe read end with 4 bytes in it; the writer closed or held. */
+/* A pipe read end with the pipes' bytes in it; the writer closed or held. */
 static int fuzz_pipe(bool hold)
 {
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		abort();
-	if (write(p[1], "data", 4) != 4)
+	if (fuzz_pipe_len &&
+	    write(p[1], fuzz_pipe_bytes, fuzz_pipe_len) != (ssize_t)fuzz_pipe_len)
 		abort();
 	if (hold && fuzz_nheld < FUZZ_HELD_MAX)
 		fuzz_held[fuzz_nheld++] = p[1];
@@ -128,24 +164,122 @@ static int fuzz_pipe(bool hold)
 	return p[0];
 }
 
-/* A shm ring with one event committed: its memfd and eventfd (dups). */
-static int fuzz_shm(int fds[2], bool memfd_only)
+/* The bytes of a shm ring with one event committed, made once. */
+static const void *fuzz_shm_image(size_t *len)
 {
+	static void *img;
+	static size_t img_len;
 	struct kcshm_config cfg = {
 		.subbuf_size = (size_t)sysconf(_SC_PAGESIZE), .num_subbuf = 2,
 		.name = "kc-fuzz",
 	};
 	struct kcshm_stream *s;
+	struct stat st;
 
+	if (img) {
+		*len = img_len;
+		return img;
+	}
 	if (kcshm_stream_create(&cfg, &s) < 0)
 		abort();
 	kcshm_event_write(s, "event", 5);
 	kcshm_stream_flush(s);
-	fds[0] = fcntl(kcshm_stream_memfd(s), F_DUPFD_CLOEXEC, 0);
-	fds[1] = memfd_only ? -1 :
-		fcntl(kcshm_stream_eventfd(s), F_DUPFD_CLOEXEC, 0);
+	if (fstat(kcshm_stream_memfd(s), &st) < 0 || !(img = malloc(st.st_size)) ||
+	    pread(kcshm_stream_memfd(s), img, st.st_size, 0) != st.st_size)
+		abort();
+	img_len = (size_t)st.st_size;
 	kcshm_stream_destroy(s);
-	return memfd_only ? 1 : 2;
+	*len = img_len;
+	return img;
+}
+
+/*
+ * A shm ring with one event committed: a memfd sealed as the producer
+ * library seals it, holding a copy of the image (cheaper than a producer
+ * per input: no mapping), and an eventfd signalled once.
+ */
+static int fuzz_shm(int fds[2], bool memfd_only)
+{
+	size_t len;
+	const void *img = fuzz_shm_image(&len);
+	int fd = memfd_create("kc-fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0 ||
+	    pwrite(fd, img, len, 0) != (ssize_t)len ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		abort();
+	fds[0] = fd;
+	if (memfd_only)
+		return 1;
+	fds[1] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fds[1] < 0)
+		abort();
+	return 2;
+}
+
+/* An LTTng stream of the double, set up as fuzz_lttng says. */
+static int fuzz_lttng_fd(void)
+{
+	struct lttng_double *d = NULL;
+	int l = fuzz_lttng;
+
+	if (fuzz_ndoubles < FUZZ_DOUBLES_MAX)
+		d = lttng_double_create(4, (size_t)sysconf(_SC_PAGESIZE));
+	if (!d)	/* loopback ports run out: a plain fd instead */
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fuzz_doubles[fuzz_ndoubles++] = d;
+	for (int i = 0; i < (l & 3); i++)
+		if (fuzz_pipe_len)
+			lttng_double_write_data(d, fuzz_pipe_bytes, fuzz_pipe_len);
+	if (l & 8)
+		lttng_double_fail_next_put(d, EIO);
+	if (l & 16)
+		lttng_double_fail_splice(d, EAGAIN, 0, 1);
+	if (l & 32)
+		lttng_double_set_empty_errno(d, ENODATA);
+	if (l & 128)
+		lttng_double_limit_splice(d, (size_t)sysconf(_SC_PAGESIZE));
+	if (l & 4)
+		lttng_double_finalize(d);
+	if (l & 64)
+		lttng_double_disable(d);
+	return lttng_double_stream_fd(d);
+}
+
+static struct lttng_kconsumerd_local_data *fuzz_ctx;
+
+/* One sub-buffer through the seed's writer its output mode names. */
+static int fuzz_write_2011(struct lttng_kconsumerd_fd *fd, unsigned long len)
+{
+	if (fd->output == LTTNG_EVENT_MMAP)
+		return lttng_kconsumerd_on_read_subbuffer_mmap(fuzz_ctx, fd, len);
+	return lttng_kconsumerd_on_read_subbuffer_splice(fuzz_ctx, fd, len);
+}
+
+/* A buffer-ready callback as a 2011 session daemon's consumer had. */
+static int fuzz_buffer_ready(struct lttng_kconsumerd_fd *fd)
+{
+	unsigned long len = 0;
+	int n, ret;
+
+	if (!kernctl_is_stream(fd->consumerd_fd)) {
+		struct stat st;
+
+		/* a 2011 consumer knew LTTng streams; pipes: what is there */
+		if (fstat(fd->consumerd_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+			return -EINVAL;
+		if (ioctl(fd->consumerd_fd, FIONREAD, &n) < 0 || n <= 0)
+			return n == 0 ? 0 : -errno;
+		return fuzz_write_2011(fd, (unsigned long)n);
+	}
+	ret = kernctl_get_next_subbuf(fd->consumerd_fd);
+	if (ret < 0)
+		return ret == -EAGAIN ? 0 : ret;
+	ret = kernctl_get_padded_subbuf_size(fd->consumerd_fd, &len);
+	if (ret == 0)
+		ret = fuzz_write_2011(fd, len);
+	n = kernctl_put_next_subbuf(fd->consumerd_fd);
+	return ret < 0 ? ret : n < 0 ? n : ret;
 }
 
 /* Make the fds of one chunk into fds[]; returns how many. */
@@ -166,7 +300,8 @@ static int fuzz_make_fds(uint8_t kind, int fds[2])
 		fds[0] = fuzz_ftrace_fd();
 		return fds[0] >= 0;
 	case 6:
-		fds[0] = eventfd(0, EFD_CLOEXEC);
+		fds[0] = fuzz_lttng >= 0 ? fuzz_lttng_fd() :
+			 eventfd(0, EFD_CLOEXEC);
 		return fds[0] >= 0;
 	case 7:
 		fds[0] = fuzz_pipe(true);
@@ -368,6 +503,109 @@ static void fuzz_socketpair(struct lttng_kconsumerd_local_data *ctx,
 		abort();
 }
 
+/* n bytes of the settings (NULL, all taken, if the input is shorter). */
+static const uint8_t *fuzz_take(const uint8_t **data, size_t *size, size_t n)
+{
+	const uint8_t *p = *data;
+
+	if (*size < n) {
+		*data += *size;
+		*size = 0;
+		return NULL;
+	}
+	*data += n;
+	*size -= n;
+	return p;
+}
+
+/* A length byte and that many bytes of the settings. */
+static const uint8_t *fuzz_take_str(const uint8_t **data, size_t *size,
+		size_t *len)
+{
+	const uint8_t *n = fuzz_take(data, size, 1);
+	const uint8_t *p;
+
+	*len = n ? *n : 0;
+	p = fuzz_take(data, size, *len);
+	if (!p)
+		*len = 0;
+	return p;
+}
+
+/* Set the consumer up as the settings byte asks; data moves past them. */
+static void fuzz_settings(struct lttng_kconsumerd_local_data *ctx,
+		const uint8_t **data, size_t *size)
+{
+	const uint8_t *s = fuzz_take(data, size, 1), *p;
+	uint8_t set = s ? *s : 0;
+	size_t len;
+
+	sink_path_force_walk = set & 32;
+	if (set & 4)
+		(void)lttng_kconsumerd_set_io(ctx, LTTNG_KCONSUMERD_IO_URING);
+	if ((set & 8) && (p = fuzz_take(data, size, 2)) &&
+	    lttng_kconsumerd_set_tracefile(ctx, (p[0] + 1) * 64ULL, p[1] & 3))
+		abort();
+	fuzz_pipe_bytes = (const uint8_t *)"data";
+	fuzz_pipe_len = 4;
+	if (set & 16) {
+		p = fuzz_take_str(data, size, &len);
+		fuzz_pipe_bytes = p;
+		fuzz_pipe_len = len;
+	}
+	fuzz_lttng = -1;
+	if ((set & 64) && (p = fuzz_take(data, size, 1)))
+		fuzz_lttng = *p;
+	if (set & 1) {
+		p = fuzz_take_str(data, size, &len);
+		if (lttng_kconsumerd_set_relay(ctx, fuzz_relay_url(), "fuzz",
+					       "host", set & 2 ? 100 : 0))
+			abort();
+		fuzz_relay_start(kc_ctx_of(ctx)->base, p, len);
+		kc_ctx_of(ctx)->grace_ms = 1;
+	}
+}
+
+/*
+ * What a hostile host may have left in the output directory, planted
+ * whenever it was emptied: a FIFO, a device node, a socket, a directory,
+ * symbolic links out of it and within it.  Stream paths may name them.
+ */
+static void fuzz_plant(const char *dir)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	(void)mkfifo(path, 0600);
+	snprintf(path, sizeof(path), "%s/null", dir);
+	(void)mknod(path, S_IFCHR | 0600, makedev(1, 3));	/* as root only */
+	snprintf(path, sizeof(path), "%s/d", dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/up", dir);
+	(void)symlink("/", path);
+	snprintf(path, sizeof(path), "%s/in", dir);
+	(void)symlink("d", path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		(void)bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		close(fd);	/* the socket file stays, nobody behind it */
+	}
+}
+
+/* What a session daemon may ask after the loop: every counter. */
+static void fuzz_stats(struct lttng_kconsumerd_local_data *ctx)
+{
+	struct lttng_kconsumerd_stats st;
+
+	if (lttng_kconsumerd_get_stats(ctx, &st))
+		abort();
+	for (int key = 0; key < 4; key++)
+		(void)lttng_kconsumerd_get_stream_stats(ctx, key, &st);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned int runs;
@@ -375,22 +613,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lttng_kconsumerd_local_data *ctx;
 	int err;
 
-	if (++runs % 256 == 0)
+	if (runs++ % 256 == 0) {
 		fuzz_empty_dir(dir);	/* trace files do not pile up */
-	ctx = lttng_kconsumerd_create(NULL);
+		fuzz_plant(dir);
+	}
+	fuzz_relay_url();	/* its listeners are opened once, first */
+	kernctl_set_ops(lttng_double_ops());	/* doubles only: no real one */
+	ctx = lttng_kconsumerd_create(size && (data[0] & 128) ?
+				      fuzz_buffer_ready : NULL);
 	if (!ctx || lttng_kconsumerd_set_output_dir(ctx, dir))
 		abort();
+	fuzz_ctx = ctx;
 	kc_ctx_of(ctx)->grace_ms = 0;
 	errsock_flush_ms = 0;
+	fuzz_settings(ctx, &data, &size);
 	fuzz_error_socket(ctx, data, size, &err);
 	lttng_kconsumerd_set_log_handler(ctx, fuzz_log, NULL);
 	if (size && data[0] & 32)
 		fuzz_listener(ctx, dir, data, size);
 	else
 		fuzz_socketpair(ctx, data, size);
+	fuzz_relay_end();
+	fuzz_stats(ctx);
 	lttng_kconsumerd_destroy(ctx);
 	fuzz_error_drain(err);
 	while (fuzz_nheld > 0)
 		close(fuzz_held[--fuzz_nheld]);
+	while (fuzz_ndoubles > 0)
+		lttng_double_destroy(fuzz_doubles[--fuzz_ndoubles]);
 	return 0;
 }

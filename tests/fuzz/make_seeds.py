@@ -22,7 +22,29 @@ def put(target, name, data):
         f.write(data)
 
 
-# ---- protocol: chunks of (u8 flags, u8 len, bytes) ----
+# ---- protocol: a settings byte (and its bytes), then chunks of
+# (u8 flags, u8 len, bytes) ----
+RELAY, LIVE, URING, ROTATE, PIPE_BYTES, WALK, LTTNG, CB2011 = 1, 2, 4, 8, 16, 32, 64, 128
+
+
+def settings(bits=0, rotate=None, pipe=None, script=None, lttng=None):
+    out = bytes([bits | (ROTATE if rotate else 0) | (PIPE_BYTES if pipe is not None else 0) |
+                 (RELAY if script is not None else 0) | (LTTNG if lttng is not None else 0)])
+    if rotate:
+        out += bytes(rotate)
+    if pipe is not None:
+        out += bytes([len(pipe)]) + pipe
+    if lttng is not None:
+        out += bytes([lttng])
+    if script is not None:
+        out += bytes([len(script)]) + bytes(script)
+    return out
+
+
+def pput(name, data, s=b"\0"):
+    put("protocol", name, s + data)
+
+
 def chunks(buf, flags=0):
     out = b""
     first = True
@@ -44,36 +66,135 @@ def msg(path, key, state=ACTIVE, sb=PAGE, output=0, fds=1):
 
 
 def protocol():
-    put("protocol", "pipe-stop", header(1, ADD) + msg("p0", 1) + header(0, STOP))
-    put("protocol", "two-pipes-pause-delete",
+    pput("pipe-stop", header(1, ADD) + msg("p0", 1) + header(0, STOP))
+    pput("two-pipes-pause-delete",
         header(2, ADD) + msg("a/p1", 1) + msg("a/p2", 2, fds=1) +
         header(2, UPDATE) + msg("", 1, PAUSE, fds=0) + msg("", 2, DELETE, fds=0))
-    put("protocol", "shm-splice", header(1, ADD) + msg("shm0", 7, fds=3))
-    put("protocol", "shm-mmap", header(1, ADD) + msg("shm1", 8, output=1, fds=3))
-    put("protocol", "shm-missing-eventfd", header(1, ADD) + msg("shm2", 9, fds=4))
-    put("protocol", "ftrace-splice", header(1, ADD) + msg("cpu0", 3, fds=5))
-    put("protocol", "ftrace-mmap", header(1, ADD) + msg("cpu0m", 4, output=1, fds=5))
-    put("protocol", "eventfd-refused", header(1, ADD) + msg("ev", 5, fds=6))
-    put("protocol", "held-pipe-paused",
+    pput("shm-splice", header(1, ADD) + msg("shm0", 7, fds=3))
+    pput("shm-mmap", header(1, ADD) + msg("shm1", 8, output=1, fds=3))
+    pput("shm-missing-eventfd", header(1, ADD) + msg("shm2", 9, fds=4))
+    pput("ftrace-splice", header(1, ADD) + msg("cpu0", 3, fds=5))
+    pput("ftrace-mmap", header(1, ADD) + msg("cpu0m", 4, output=1, fds=5))
+    pput("eventfd-refused", header(1, ADD) + msg("ev", 5, fds=6))
+    pput("held-pipe-paused",
         header(1, ADD) + msg("held", 6, fds=7) +
         header(1, UPDATE) + msg("", 6, PAUSE, fds=0) +
         header(1, UPDATE) + msg("", 6, ACTIVE, fds=0))
-    put("protocol", "escaping-path", header(1, ADD) + msg("../out", 1))
-    put("protocol", "two-fds-pipe", header(1, ADD) + msg("x", 1, fds=2))
-    put("protocol", "bad-payload", header(1, ADD, 3) + chunks(b"\0" * 64))
-    put("protocol", "unknown-cmd", header(0, 9) + header(1, 7))
-    put("protocol", "huge-header", chunks(struct.pack("=II", 0xffffffff, ADD)))
-    put("protocol", "partial-header", chunks(b"\x01\x00\x00"))
-    put("protocol", "errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
-    put("protocol", "errsock-full-coalesce",
+    pput("escaping-path", header(1, ADD) + msg("../out", 1))
+    pput("two-fds-pipe", header(1, ADD) + msg("x", 1, fds=2))
+    pput("bad-payload", header(1, ADD, 3) + chunks(b"\0" * 64))
+    pput("unknown-cmd", header(0, 9) + header(1, 7))
+    pput("huge-header", chunks(struct.pack("=II", 0xffffffff, ADD)))
+    pput("partial-header", chunks(b"\x01\x00\x00"))
+    pput("errsock-pipe", header(1, ADD, flags=8) + msg("e0", 1) + header(0, STOP))
+    pput("errsock-full-coalesce",
         chunks(struct.pack("=II", 0, 9) * 400, 24) + chunks(struct.pack("=II", 4120, 0) + b"\0" * 200))
-    put("protocol", "listener-pipe-stop", header(1, ADD, flags=32) + msg("l0", 1) + header(0, STOP))
-    put("protocol", "listener-session-leaves", header(1, ADD, flags=40) + msg("l1", 1, fds=7))
-    put("protocol", "listener-probe", b"\x20")
-    put("protocol", "listener-should-exit", header(1, ADD, flags=96) + msg("q0", 1, fds=7))
-    put("protocol", "listener-2011-threads", header(1, ADD, flags=160) + msg("t0", 1) + header(0, STOP))
-    put("protocol", "listener-partial-header", bytes([32, 5]) + b"\0" * 5)
-    put("protocol", "dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
+    pput("listener-pipe-stop", header(1, ADD, flags=32) + msg("l0", 1) + header(0, STOP))
+    pput("listener-session-leaves", header(1, ADD, flags=40) + msg("l1", 1, fds=7))
+    pput("listener-probe", b"\x20")
+    pput("listener-should-exit", header(1, ADD, flags=96) + msg("q0", 1, fds=7))
+    pput("listener-2011-threads", header(1, ADD, flags=160) + msg("t0", 1) + header(0, STOP))
+    pput("listener-partial-header", bytes([32, 5]) + b"\0" * 5)
+    pput("dup-key", header(2, ADD) + msg("k1", 1) + msg("k2", 1))
+    relay_seeds()
+    io_seeds()
+    lttng_seeds()
+
+
+def lttng_seeds():
+    """fd kind 6 as LTTng streams of the double (L: see fuzz_protocol.c)."""
+    stop = header(0, STOP)
+    ev = b"e" * 100
+    for name, (bits, l, output) in {
+        "lttng-splice": (0, 2 | 4, 0),
+        "lttng-mmap": (0, 2 | 4, 1),
+        "lttng-put-eio": (0, 1 | 8, 0),
+        "lttng-splice-eagain": (0, 3 | 16 | 4, 0),
+        "lttng-enodata": (0, 32, 0),
+        "lttng-disabled": (0, 1 | 64, 1),
+        "lttng-one-page-splices": (0, 3 | 128, 0),
+        "lttng-held": (0, 2, 1),
+        "lttng-2011-splice": (CB2011, 2 | 4, 0),
+        "lttng-2011-mmap": (CB2011, 3 | 4, 1),
+        "lttng-2011-put-eio": (CB2011, 1 | 8, 1),
+    }.items():
+        pput(name, header(1, ADD) + msg("lt" + name[6:], 1, output=output, fds=6) + stop,
+             settings(bits, pipe=ev, lttng=l))
+    pput("lttng-rotate-relay", header(2, ADD) + msg("k/lt0", 1, fds=6) + msg("k/lt1", 2, output=1, fds=6) + stop,
+         settings(rotate=[1, 1], pipe=ev, lttng=2 | 4, script=[]))
+    pput("pipe-2011", header(2, ADD) + msg("p2011", 1) + msg("s2011", 2, output=1, fds=3) + stop,
+         settings(CB2011))
+    pput("pipe-2011-mmap", header(1, ADD) + msg("p2011m", 1, output=1) + stop, settings(CB2011))
+
+
+def ctf_packet(payload=b"ev" * 20, sid=0, seq=0):
+    """A CTF packet in the layout of LTTng's kernel streams (host order)."""
+    size = 80 + len(payload)
+    hdr = struct.pack("=I16sIQ", 0xC1FC1FC1, b"u" * 16, sid, 1)
+    hdr += struct.pack("=QQQQQQ", 100, 200, size * 8, size * 8, seq, 0)
+    return hdr + payload
+
+
+def relay_seeds():
+    one = header(1, ADD) + msg("k/chan0", 1)
+    stop = header(0, STOP)
+    pput("relay-pipe", one + stop, settings(script=[]))
+    pput("relay-ctf-pipe", one + stop, settings(pipe=ctf_packet(), script=[]))
+    pput("relay-ctf-live", one + header(1, ADD) + msg("k/metadata", 2) + stop,
+         settings(LIVE, pipe=ctf_packet(), script=[]))
+    pput("relay-metadata", header(1, ADD) + msg("k/metadata", 2, fds=7), settings(script=[]))
+    pput("relay-shm-ftrace", header(3, ADD) + msg("k/shm", 1, fds=3) + msg("k/cpu0", 2, fds=5) +
+         msg("nodir", 3) + stop, settings(script=[]))
+    pput("relay-held-live", header(1, ADD) + msg("k/held", 1, fds=7), settings(LIVE, script=[]))
+    for name, script in {
+        "relay-version-2.11": [2 << 3],
+        "relay-version-refused": [1],
+        "relay-session-refused": [0, 1],
+        "relay-chunk-refused": [0, 0, 1],
+        "relay-add-refused": [0, 0, 0, 1],
+        "relay-close-refused": [0, 0, 0, 0, 1],
+        "relay-garbage": [0, 7],
+        "relay-raw": [2, 3, 0x41, 0x42, 0x43],
+        "relay-close-control": [0, 0, 0, 4],
+        "relay-close-data": [0, 0, 0, 5],
+        "relay-split": [6, 6, 6, 6, 6, 6],
+        "relay-stall": [0, 0, 0, 3],
+        "relay-session-path-huge": [0, 8 | (9 << 4)],
+        "relay-session-path": [0, 8 | (1 << 4)],
+    }.items():
+        pput(name, one + stop, settings(script=script))
+    pput("relay-dup-handle", header(2, ADD) + msg("k/a", 1) + msg("k/b", 2) + stop,
+         settings(script=[0, 0, 0, 0, 8]))
+    pput("relay-lost-rotate", header(1, ADD) + msg("k/r", 1, sb=64) + stop,
+         settings(rotate=[0, 2], pipe=b"x" * 200, script=[0, 0, 0, 0, 4]))
+    pput("relay-lost-metadata", header(2, ADD) + msg("k/metadata", 1) + msg("k/c", 2, fds=7),
+         settings(pipe=b"m" * 100, script=[0, 0, 0, 0, 0, 4]))
+    pput("relay-pause-delete", header(1, ADD) + msg("k/p", 1, fds=7) +
+         header(1, UPDATE) + msg("", 1, PAUSE, fds=0) + header(1, UPDATE) + msg("", 1, DELETE, fds=0),
+         settings(script=[]))
+
+
+def io_seeds():
+    stop = header(0, STOP)
+    pput("rotate-pipe", header(1, ADD) + msg("r0", 1, sb=64) + stop,
+         settings(rotate=[0, 2], pipe=b"r" * 250))
+    pput("rotate-shm-ftrace", header(2, ADD) + msg("r1", 1, fds=3) + msg("r2", 2, fds=5) + stop,
+         settings(rotate=[3, 0]))
+    pput("rotate-mmap", header(1, ADD) + msg("r3", 1, output=1, fds=3) + stop,
+         settings(rotate=[70, 1]))
+    pput("uring-pipe", header(2, ADD) + msg("u0", 1, sb=64) + msg("u1", 2, fds=3) + stop,
+         settings(URING, pipe=b"u" * 200))
+    pput("uring-rotate", header(2, ADD) + msg("u2", 1, sb=64) + msg("u3", 2, fds=5) + stop,
+         settings(URING, rotate=[0, 1], pipe=b"u" * 200))
+    pput("walk-paths", header(4, ADD) + msg("w/a/b", 1) + msg("w/a/c", 2) + msg("../esc", 3) +
+         msg("/abs", 4) + stop, settings(WALK))
+    planted = header(7, ADD) + msg("fifo", 1) + msg("null", 2) + msg("sock", 3) + msg("d", 4) + \
+        msg("up/etc/kc-fuzz", 5) + msg("in/x", 6) + msg("in", 7) + stop
+    pput("planted", planted)
+    pput("planted-walk", planted, settings(WALK))
+    pput("planted-relay-lost", planted, settings(script=[0, 0, 0, 0, 4]))
+    pput("walk-dup-path", header(2, ADD) + msg("w/d", 1, fds=7) + msg("w/d", 2, fds=7),
+         settings(WALK))
 
 
 # ---- shm_ring: geometry bytes, then operations ----
@@ -171,6 +292,15 @@ def options():
         "bad": ["--no-such", "x"],
         "missing-arg": ["-c"],
         "numbers": ["18446744073709551615", "007", "1x", "-1"],
+        "relay": ["--relay", "net://127.0.0.1:1:2", "--session=s", "--hostname", "h", "--live=1000"],
+        "relay-bad": ["--relay=tcp://x", "--live", "--session", ""],
+        "rotation": ["--tracefile-size", "4096", "--tracefile-count=3", "--io", "uring"],
+        "rotation-bad": ["--tracefile-count", "3", "--io=other", "--tracefile-size=x"],
+        "count-alone": ["--tracefile-count=3"],
+        "count-too-large": ["--tracefile-size=1", "--tracefile-count", "99999999999"],
+        "size-not-number": ["--tracefile-size", "12k"],
+        "live-zero": ["--relay", "net://127.0.0.1", "--live=0"],
+        "session-alone": ["--session", "s"],
     }.items():
         put("options", name, b"\0".join(a.encode() for a in args))
 

@@ -65,9 +65,10 @@ static size_t build_input(uint8_t *out)
 {
 	struct lttcomm_kconsumerd_header h;
 	struct lttcomm_kconsumerd_msg m;
-	size_t off = 0;
+	size_t off = 1;
 	int cmds = 1 + rnd() % 3;
 
+	out[0] = 0;	/* the settings byte: a plain consumer */
 	for (int c = 0; c < cmds; c++) {
 		uint32_t n = rnd() % 3;
 
@@ -102,7 +103,10 @@ static void mutate(uint8_t *buf, size_t len)
 static void test_replay(void **state)
 {
 	static uint8_t buf[64 * 1024];
-	int before = count_fds();
+	int before;
+
+	LLVMFuzzerTestOneInput(buf, 0);	/* opens what the target keeps */
+	before = count_fds();
 
 	for (int i = 0; i < 300; i++) {
 		size_t len = build_input(buf);
