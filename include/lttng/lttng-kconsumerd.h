@@ -312,7 +312,8 @@ extern int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *ctx,
 /*
  * Userspace (shm) streams added from now on ask their producer to wake the
  * consumer only once percent % of the ring's sub-buffers wait (at least
- * two; below two sub-buffers, at every one), as ftrace's buffer_percent
+ * two, at most all but the one the producer holds open; below two
+ * sub-buffers, at every one), as ftrace's buffer_percent
  * does for kernel buffers: one wake-up then drains several sub-buffers in
  * one write.  What waits below the threshold is read within 100 ms.  0
  * wakes at every sub-buffer (what producers of shm minor 0 always do).

@@ -93,6 +93,8 @@ static int shm_create(struct io_stream *s, const char **why)
 	if (ret < 0)
 		return ret;
 	p->wakeup = (uint32_t)((uint64_t)p->ring.nsb * s->wakeup_pct / 100);
+	if (p->wakeup > p->ring.nsb - 1)	/* one is always open: never more */
+		p->wakeup = p->ring.nsb - 1;
 	if (p->wakeup > 1)
 		io_shm_ring_set_wakeup(&p->ring, p->wakeup);
 	if (!mmap_out) {

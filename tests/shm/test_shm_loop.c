@@ -347,7 +347,7 @@ static void test_quiet_ring_read_on_timer(void **state)
 /* lttng_kconsumerd_set_buffer_percent: 0 asks for every sub-buffer. */
 static void test_buffer_percent_set(void **state)
 {
-	struct kcshm_stream *p, *q;
+	struct kcshm_stream *p, *q, *r;
 	struct harness h;
 
 	harness_start(&h, NULL);
@@ -363,11 +363,19 @@ static void test_buffer_percent_set(void **state)
 	add_shm(&h, q, 7, "half", LTTNG_EVENT_SPLICE, ACTIVE_FD);
 	harness_wait_streams(&h, 2);
 	assert_int_equal(ring_wakeup(q), NSB / 2);
+	/* 100 %: at most the sub-buffers that can ever wait (one is open) */
+	assert_int_equal(lttng_kconsumerd_set_buffer_percent(h.ctx, 100), 0);
+	r = stu_stream(SB, NSB, NULL);
+	add_shm(&h, r, 8, "full", LTTNG_EVENT_MMAP, ACTIVE_FD);
+	harness_wait_streams(&h, 3);
+	assert_int_equal(ring_wakeup(r), NSB - 1);
 	assert_int_equal(kcshm_stream_close(p), 0);
 	assert_int_equal(kcshm_stream_close(q), 0);
+	assert_int_equal(kcshm_stream_close(r), 0);
 	wait_active(&h, 0);
 	kcshm_stream_destroy(p);
 	kcshm_stream_destroy(q);
+	kcshm_stream_destroy(r);
 	harness_stop(&h);
 }
 
