@@ -119,27 +119,8 @@ mode_opt() {
 	fi
 }
 
-# The sustained storm as a command: the storm, then its own CPU time
-# (the shell's and its children's, from `times`) into $tmp/storm-times.
-write_storm() {
-	cat > "$tmp/storm.sh" <<EOF
-#!/usr/bin/env bash
-pids=()
-for c in \$(seq 0 \$((\$(nproc) - 1))); do
-	taskset -c "\$c" dd if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null &
-	pids+=(\$!)
-done
-wait "\${pids[@]}"
-times > "$tmp/storm-times"
-EOF
-	chmod +x "$tmp/storm.sh"
-}
-
-# CPU seconds in `times` output (both lines: the shell and its children).
-storm_cpu() {
-	tr ' ' '\n' < "$tmp/storm-times" | awk -F'[ms]' 'NF { t += $1 * 60 + $2 }
-		END { printf "%.3f", t }'
-}
+# write_storm, storm_cpu: the sustained storm.
+. "$here/storm.sh"
 
 # Start recorder $1 with $2 KiB per CPU under recorder_cpu, in the
 # background; any further arguments are the command it records.

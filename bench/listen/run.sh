@@ -69,22 +69,8 @@ mkdir "$tmp/hide" "$tmp/out"
 echo 1 > "$tmp/hide/one"
 
 # The storm as a command, its own CPU time into $tmp/storm-times.
-cat > "$tmp/storm.sh" <<EOF
-#!/usr/bin/env bash
-pids=()
-for c in \$(seq 0 \$((\$(nproc) - 1))); do
-	taskset -c "\$c" dd if=/dev/zero of=/dev/null bs=1 count=$count 2>/dev/null &
-	pids+=(\$!)
-done
-wait "\${pids[@]}"
-times > "$tmp/storm-times"
-EOF
-chmod +x "$tmp/storm.sh"
-
-storm_cpu() {
-	tr ' ' '\n' < "$tmp/storm-times" | awk -F'[ms]' 'NF { t += $1 * 60 + $2 }
-		END { printf "%.3f", t }'
-}
+. "$here/../ftrace/storm.sh"	# write_storm, storm_cpu
+write_storm
 
 setsid trace-cmd listen -p "$port" -d "$tmp/out" -l "$tmp/listen.log" \
 	> /dev/null 2>&1 &
