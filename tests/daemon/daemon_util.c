@@ -45,11 +45,8 @@ void daemon_spawn(struct daemon *d, const char *extra)
 	close(logfd);
 }
 
-/* Start a daemon and connect to it as its session daemon. */
-void daemon_start(struct daemon *d, const char *extra)
+void daemon_paths(struct daemon *d)
 {
-	int code = 0;
-
 	memset(d, 0, sizeof(*d));
 	harness_tmpdir(d->dir);
 	snprintf(d->cmd, sizeof(d->cmd), "%s/cmd", d->dir);
@@ -57,11 +54,22 @@ void daemon_start(struct daemon *d, const char *extra)
 	snprintf(d->out, sizeof(d->out), "%s/out", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
 	assert_int_equal(mkdir(d->out, 0755), 0);
+}
+
+void daemon_launch(struct daemon *d, const char *extra)
+{
 	assert_int_equal(ksession_new(&d->ks), 0);
 	assert_int_equal(ksession_err_listen(d->ks, d->err), 0);
 	daemon_spawn(d, extra);
-	assert_int_equal(ksession_wait_code(d->ks, 10000, &code), 0);
-	assert_int_equal(code, KCONSUMERD_COMMAND_SOCK_READY);
+	assert_int_equal(ksession_expect_code(d->ks, KCONSUMERD_COMMAND_SOCK_READY,
+					      10000, NULL), 0);
+}
+
+/* Start a daemon and connect to it as its session daemon. */
+void daemon_start(struct daemon *d, const char *extra)
+{
+	daemon_paths(d);
+	daemon_launch(d, extra);
 	assert_int_equal(ksession_cmd_connect(d->ks, d->cmd), 0);
 }
 

@@ -33,6 +33,12 @@ void daemon_spawn(struct daemon *d, const char *extra);
 /* Start a daemon and connect to it as its session daemon. */
 void daemon_start(struct daemon *d, const char *extra);
 
+/* Its parts: a fresh directory with the paths (the output made) ... */
+void daemon_paths(struct daemon *d);
+
+/* ... and the daemon spawned, its error socket listened to, READY seen. */
+void daemon_launch(struct daemon *d, const char *extra);
+
 /* EXIT_SUCCESS on the error socket, exit status 0, socket file removed. */
 void daemon_finish(struct daemon *d);
 

@@ -298,18 +298,8 @@ static void test_live_socket_survives_probes(void **state)
 	char path[PATH_MAX * 2];
 	int status = -1, w;
 
-	memset(&d, 0, sizeof(d));
-	harness_tmpdir(d.dir);
-	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
-	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
-	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
-	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
-	assert_int_equal(mkdir(d.out, 0755), 0);
-	assert_int_equal(ksession_new(&d.ks), 0);
-	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
-	daemon_spawn(&d, NULL);
-	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_COMMAND_SOCK_READY,
-					      10000, NULL), 0);
+	daemon_paths(&d);
+	daemon_launch(&d, NULL);
 	daemon_probe(d.cmd, NULL, 0);
 	daemon_probe(d.cmd, &h, 3);
 	for (int i = 0; i < 100; i++)
@@ -369,18 +359,8 @@ static void test_session_behind_closed_probe(void **state)
 	char path[PATH_MAX * 2];
 	int w;
 
-	memset(&d, 0, sizeof(d));
-	harness_tmpdir(d.dir);
-	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
-	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
-	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
-	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
-	assert_int_equal(mkdir(d.out, 0755), 0);
-	assert_int_equal(ksession_new(&d.ks), 0);
-	assert_int_equal(ksession_err_listen(d.ks, d.err), 0);
-	daemon_spawn(&d, NULL);
-	assert_int_equal(ksession_expect_code(d.ks, KCONSUMERD_COMMAND_SOCK_READY,
-					      10000, NULL), 0);
+	daemon_paths(&d);
+	daemon_launch(&d, NULL);
 	assert_int_equal(kill(d.pid, SIGSTOP), 0);
 	wait_stopped(d.pid);
 	daemon_probe(d.cmd, NULL, 0);
@@ -505,13 +485,7 @@ static void test_stale_socket_replaced(void **state)
 	struct daemon d;
 	int fd, code = 0;
 
-	memset(&d, 0, sizeof(d));
-	harness_tmpdir(d.dir);
-	snprintf(d.cmd, sizeof(d.cmd), "%s/cmd", d.dir);
-	snprintf(d.err, sizeof(d.err), "%s/err", d.dir);
-	snprintf(d.out, sizeof(d.out), "%s/out", d.dir);
-	snprintf(d.log, sizeof(d.log), "%s/log", d.dir);
-	assert_int_equal(mkdir(d.out, 0755), 0);
+	daemon_paths(&d);
 	strcpy(sun.sun_path, d.cmd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
