@@ -158,7 +158,7 @@ static void run_kctf(const char *dir, char *const *extra, struct kctf_result *r)
 
 /*
  * Count event lines and add up the "discarded N events" and "discarded N
- * packets" notices in a file.
+ * packets" notices in a file (babeltrace2 says "1 event", "1 packet").
  */
 static void count_output(const char *path, struct bt_result *r)
 {
@@ -182,10 +182,11 @@ static void count_output(const char *path, struct bt_result *r)
 		if (!at || at > end ||
 		    sscanf(at, "discarded %llu %n", &n, &pos) != 1 || !pos)
 			continue;
-		if (!strncmp(at + pos, "events", 6)) {
+		/* "1 event" and "1 packet" are singular */
+		if (!strncmp(at + pos, "event", 5)) {
 			r->discarded += n;
 			r->notices++;
-		} else if (!strncmp(at + pos, "packets", 7)) {
+		} else if (!strncmp(at + pos, "packet", 6)) {
 			r->lost_packets += n;
 			r->packet_notices++;
 		}
