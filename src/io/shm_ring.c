@@ -278,19 +278,17 @@ int io_shm_ring_peek_next(struct io_shm_ring *r,
 	return ret < 0 ? ret : 1;
 }
 
-void io_shm_ring_release(struct io_shm_ring *r, const struct io_shm_subbuf *sb)
-{
-	r->discarded = sb->discarded;
-	r->consumed++;
-	__atomic_store_n(&r->hdr->consumed, r->consumed, __ATOMIC_RELEASE);
-}
-
 void io_shm_ring_release_n(struct io_shm_ring *r,
 		const struct io_shm_subbuf *last, uint32_t n)
 {
 	r->discarded = last->discarded;
 	r->consumed += n;
 	__atomic_store_n(&r->hdr->consumed, r->consumed, __ATOMIC_RELEASE);
+}
+
+void io_shm_ring_release(struct io_shm_ring *r, const struct io_shm_subbuf *sb)
+{
+	io_shm_ring_release_n(r, sb, 1);
 }
 
 void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n)
