@@ -28,6 +28,7 @@
 #include "tracedat-int.h"
 
 #define T7_PAGES_PER_CHUNK 10	/* as trace-cmd: the reader caches chunks */
+#define T7_READ_CHUNKS 25	/* chunks per read of a CPU's pages (~1 MiB) */
 #define T7_SECTION_COMPRESSED 1
 
 /* Section descriptions: offsets into the strings section. */
@@ -220,32 +221,46 @@ static void t7_strings_section(struct t7 *t)
 	t7_section_end(t, size_at);
 }
 
-/* Buffers of one CPU's compression. */
+/*
+ * Buffers of one CPU's compression: the pages of T7_READ_CHUNKS chunks
+ * are read at once (few, large reads: each direct read costs a request
+ * to the disk), compressed a chunk at a time, and the compressed chunks
+ * written together before their pages are given back.
+ */
 struct t7_chunk {
-	unsigned char *raw;	/* T7_PAGES_PER_CHUNK pages, aligned */
-	unsigned char *z;
-	size_t raw_cap, z_cap;
+	unsigned char *raw;	/* T7_READ_CHUNKS chunks of pages, aligned */
+	unsigned char *out;	/* compressed chunks, each after its sizes */
+	size_t chunk, raw_cap, out_len, out_cap;
 };
 
-/* Compress one chunk (len bytes, page-padded) and write it; 0 or -errno. */
-static int t7_chunk_out(struct t7 *t, struct t7_chunk *c, size_t len,
-		uint32_t *count)
+/* Write the compressed chunks gathered so far. */
+static int t7_chunk_flush(struct t7 *t, struct t7_chunk *c)
+{
+	t7_write(t, c->out, c->out_len);
+	c->out_len = 0;
+	return t->err;
+}
+
+/* Compress one chunk (len bytes, page-padded) after the others. */
+static void t7_chunk_out(struct t7 *t, struct t7_chunk *c,
+		const unsigned char *src, size_t len, uint32_t *count)
 {
 	uint32_t sizes[2];
+	unsigned char *at = c->out + c->out_len;
 
-	sizes[0] = (uint32_t)t7_compress(t, c->z, c->z_cap, c->raw, len);
+	sizes[0] = (uint32_t)t7_compress(t, at + sizeof(sizes),
+			c->out_cap - c->out_len - sizeof(sizes), src, len);
 	sizes[1] = (uint32_t)len;
-	t7_write(t, sizes, sizeof(sizes));
-	t7_write(t, c->z, sizes[0]);
+	memcpy(at, sizes, sizeof(sizes));
+	c->out_len += sizeof(sizes) + sizes[0];
 	(*count)++;
-	return t->err;
 }
 
 /* Read, show, compress, write and release one CPU's pages. */
 static int t7_cpu_chunks(struct t7 *t, unsigned int cpu, struct tracedat_in *src,
 		struct t7_chunk *c, uint64_t len, uint32_t *count)
 {
-	size_t page = t->in->page_size, got, tail;
+	size_t page = t->in->page_size, got, tail, off, piece;
 	uint64_t done = 0;
 	ssize_t n;
 
@@ -261,7 +276,11 @@ static int t7_cpu_chunks(struct t7 *t, unsigned int cpu, struct tracedat_in *src
 			got += page - tail;
 		}
 		tracedat_visit(t->in, cpu, c->raw, got);
-		if (t7_chunk_out(t, c, got, count) == 0)
+		for (off = 0; off < got && !t->err; off += piece) {
+			piece = got - off < c->chunk ? got - off : c->chunk;
+			t7_chunk_out(t, c, c->raw + off, piece, count);
+		}
+		if (t7_chunk_flush(t, c) == 0)
 			tracedat_in_release(src, done, (uint64_t)n);
 		done += (uint64_t)n;
 	}
@@ -299,12 +318,13 @@ struct t7_cpu_out {
 
 static int t7_chunk_alloc(struct t7_chunk *c, size_t page)
 {
-	c->raw_cap = page * T7_PAGES_PER_CHUNK;
-	c->z_cap = ZSTD_compressBound(c->raw_cap);
-	c->z = malloc(c->z_cap);
+	c->chunk = page * T7_PAGES_PER_CHUNK;
+	c->raw_cap = c->chunk * T7_READ_CHUNKS;
+	c->out_cap = T7_READ_CHUNKS * (8 + ZSTD_compressBound(c->chunk));
+	c->out = malloc(c->out_cap);
 	if (posix_memalign((void **)&c->raw, TRACEDAT_ALIGN, c->raw_cap))
 		c->raw = NULL;
-	return c->raw && c->z ? 0 : -ENOMEM;
+	return c->raw && c->out ? 0 : -ENOMEM;
 }
 
 /* The flyrecord buffer section; out[cpu] gets where each CPU's data is. */
@@ -331,7 +351,7 @@ static uint64_t t7_flyrecord(struct t7 *t, struct t7_cpu_out *out,
 		t->err = ret;
 	t7_section_end(t, size_at);
 	free(c.raw);
-	free(c.z);
+	free(c.out);
 	return start;
 }
 
