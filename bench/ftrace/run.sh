@@ -13,7 +13,12 @@
 # Usage: bench/ftrace/run.sh [BUILD_DIR]      (default: build; needs root)
 # Environment: RUNS (3), COUNT (dd bytes per CPU, 300000), SIZES (KiB per
 # CPU, "1024 256"), RECORDERS ("trace-cmd splice mmap"; add "trace-cmd-v6"
-# for trace-cmd writing the same uncompressed format as ours),
+# for trace-cmd writing version 6, uncompressed,
+# and "splice-v6" / "mmap-v6" for ksession writing version 6: each *-v6
+# recorder's CPU ratio is to trace-cmd-v6's, when that runs too; a
+# ksession recorder ending in "-old", e.g. "splice-old", runs the
+# ksession and kconsumerd of OLD_BUILD instead: before and after a
+# change in one run),
 # KSESSION_ARGS (more options for ksession record, for tuning), CONSUMER
 # (another kconsumerd binary for ksession to start, e.g. an older build).
 #
@@ -84,6 +89,10 @@ check() {
 		die "strace missing (apt-get install strace)"
 	[ "${TRACE_CONSUMER:-}" != perf ] || command -v perf >/dev/null ||
 		die "perf missing (apt-get install linux-perf)"
+	case " $recorders " in *-old\ *)
+		[ -x "${OLD_BUILD:-}/tools/ksession/ksession" ] ||
+			die "a -old recorder needs OLD_BUILD (a build directory)";;
+	esac
 	for exe in "$ksession" "$consumer" "$cpu_of" "$floor"; do
 		[ -x "$exe" ] || die "$exe missing: meson setup $build && ninja -C $build"
 	done
@@ -135,11 +144,16 @@ start_recorder() {
 			trace-cmd record "${v[@]}" "${events[@]}" -b "$kb" \
 			-o "$tmp/out.dat" "$@" > "$tmp/cpu" &;;
 	*)
-		local cmd=()
+		local cmd=() mode=$rec fv=() ks=$ksession kc=$consumer
 		[ $# -eq 0 ] || cmd=(-- "$@")
+		case $mode in *-old)
+			mode=${mode%-old}
+			ks=$OLD_BUILD/tools/ksession/ksession kc=$OLD_BUILD/src/kconsumerd;;
+		esac
+		case $mode in *-v6) mode=${mode%-v6}; fv=(--file-version 6);; esac
 		# shellcheck disable=SC2086
-		"$cpu_of" --log "$tmp/log" -- "$ksession" record "${events[@]}" \
-			-b "$kb" "$ksession_mode" "$rec" --consumer "$consumer" \
+		"$cpu_of" --log "$tmp/log" -- "$ks" record "${events[@]}" \
+			-b "$kb" "$ksession_mode" "$mode" "${fv[@]}" --consumer "$kc" \
 			${KSESSION_ARGS:-} -o "$tmp/out.dat" "${cmd[@]}" > "$tmp/cpu" &;;
 	esac
 	rec_pid=$!
@@ -362,8 +376,9 @@ for kb in sizes:
           f" {'CPU med':>7} {'worst':>6} {'/trace-cmd':>10} {'/floor':>7}  runs with loss")
     print("  (CPU: the recorder's process tree minus the storm; /floor: the consumer"
           " alone (kconsumerd) over the bare loop of its mode)")
-    base = med.get('trace-cmd', [0, 0, 0])[2]
     for x in recs:
+        v6 = x.removesuffix('-old').endswith('-v6')
+        base = med.get('trace-cmd-v6' if v6 else 'trace-cmd', [0, 0, 0])[2]
         v = ok[x]
         if not v:
             print(f"  {x:<16} no successful run ({fails[x]} failed)"); continue
@@ -396,7 +411,7 @@ med = lambda v: statistics.median(v) if v else float('nan')
 for kb in sizes:
     print(f"\n{kb} KiB per CPU: medians of {max(sum(1 for r in rows if r[0] == x and int(r[1]) == kb) for x in recs)} runs")
     print(f"  {'recorder':<13} {'recorded':>10} {'lost':>9} {'left':>7} {'CPU s':>7}  {'CPU/trace-cmd':>13}  runs (lost / CPU s)")
-    base = None
+    base = {}
     for rec in recs:
         ok = [r for r in rows if r[0] == rec and int(r[1]) == kb and r[2] != 'fail']
         fails = sum(1 for r in rows if r[0] == rec and int(r[1]) == kb and r[2] == 'fail')
@@ -404,9 +419,10 @@ for kb in sizes:
             print(f"  {rec:<13} no successful run ({fails} failed)")
             continue
         m = [med([float(r[i]) for r in ok]) for i in (2, 3, 4, 5)]
-        if rec == 'trace-cmd':
-            base = m[3]
-        ratio = f"{m[3] / base:.2f}" if base else "-"
+        if rec.startswith('trace-cmd'):
+            base[rec] = m[3]
+        b = base.get('trace-cmd-v6' if rec.removesuffix('-old').endswith('-v6') else 'trace-cmd')
+        ratio = f"{m[3] / b:.2f}" if b else "-"
         each = ", ".join(f"{int(r[3])}/{float(r[5]):.2f}" for r in ok)
         extra = f" ({fails} failed)" if fails else ""
         print(f"  {rec:<13} {m[0]:>10.0f} {m[1]:>9.0f} {m[2]:>7.0f} {m[3]:>7.3f}  {ratio:>13}  {each}{extra}")
