@@ -64,6 +64,10 @@ static void kconsumerd_usage(FILE *out)
 "                                  the consumer once P%% of the sub-buffers\n"
 "                                  wait (default 25; 0: at every one); what\n"
 "                                  waits below is read within 100 ms\n"
+"      --stats FILE                write each stream's figures to FILE as it\n"
+"                                  closes, then the totals: bytes, losses,\n"
+"                                  its buffer's peak fill, its longest\n"
+"                                  drain and its longest system call\n"
 "  -d, --daemonize                 run in the background (logs to syslog)\n"
 "  -q, --quiet                     log errors only\n"
 "  -v, --verbose                   log more (twice: debug)\n"
@@ -106,6 +110,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		{ "io", required_argument, NULL, 'I' },
 		{ "buffer-percent", required_argument, NULL, 'P' },
 		{ "tcp-out", required_argument, NULL, 'T' },
+		{ "stats", required_argument, NULL, 'Z' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -152,6 +157,7 @@ int kconsumerd_parse_options(int argc, char **argv, struct kconsumerd_options *o
 		}
 		case 'R': o->relay = optarg; break;
 		case 'T': o->tcp_out = optarg; break;
+		case 'Z': o->stats = optarg; break;
 		case 'N': o->session = optarg; break;
 		case 'H': o->hostname = optarg; break;
 		case 'L': {

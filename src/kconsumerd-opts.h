@@ -21,6 +21,7 @@ struct kconsumerd_options {
 	const char *tcp_out;	/* HOST:PORT0,PORT1,..., or NULL */
 	const char *io;		/* "sync", "direct", "uring" or NULL (default) */
 	int buffer_percent;	/* shm wake-up threshold, -1: the default */
+	const char *stats;	/* statistics file, or NULL */
 	int daemonize;
 	int verbosity;		/* -1 quiet, 0 normal, 1+ verbose */
 };

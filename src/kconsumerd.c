@@ -177,6 +177,14 @@ static int configure(struct lttng_kconsumerd_local_data *ctx,
 	if (o->buffer_percent >= 0)
 		lttng_kconsumerd_set_buffer_percent(ctx,
 				(unsigned int)o->buffer_percent);
+	if (o->stats) {
+		ret = lttng_kconsumerd_set_stats_path(ctx, o->stats);
+		if (ret) {
+			logf_(LTTNG_KCONSUMERD_LOG_ERR, "statistics file %s: %s",
+			      o->stats, strerror(-ret));
+			return -1;
+		}
+	}
 	if (o->output_dir) {
 		ret = lttng_kconsumerd_set_output_dir(ctx, o->output_dir);
 		if (ret) {

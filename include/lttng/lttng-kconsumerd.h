@@ -322,6 +322,18 @@ extern int lttng_kconsumerd_set_io(struct lttng_kconsumerd_local_data *ctx,
 extern int lttng_kconsumerd_set_buffer_percent(
 		struct lttng_kconsumerd_local_data *ctx, unsigned int percent);
 
+/*
+ * Write statistics to the file at path (created, or truncated now): a line
+ * per stream as it closes and a line of totals when the loop ends, each
+ * a word ("stream" or "total") then NAME=VALUE fields: key, bytes,
+ * subbufs, lost, errors, files, fill_peak_pm, drain_max_ns, call_max_ns,
+ * call (as struct lttng_kconsumerd_stats says; "-" for no call) and, last
+ * on a stream's line, path= (the rest of the line).  NULL stops writing.
+ * Returns 0, -EINVAL, or the open error.
+ */
+extern int lttng_kconsumerd_set_stats_path(
+		struct lttng_kconsumerd_local_data *ctx, const char *path);
+
 /* Log levels passed to the log handler (syslog's numbers). */
 enum lttng_kconsumerd_log_level {
 	LTTNG_KCONSUMERD_LOG_ERR = 3,
@@ -358,6 +370,23 @@ struct lttng_kconsumerd_stats {
 				   in the local file; the ones before went
 				   to the relay (the last may be in the
 				   kernel's socket buffer, see set_relay) */
+	/*
+	 * How close the stream came to losing (the totals: the highest of
+	 * every stream's).  fill_peak_pm: the fullest its buffer was when
+	 * the loop came to it, per mille (ftrace: per_cpu/cpuN/stats'
+	 * unread bytes over buffer_size_kb; shm: sub-buffers waiting; 0 for
+	 * kinds that cannot tell).  drain_max_ns: the longest time from the
+	 * loop seeing the stream ready to its buffer drained (waits for a
+	 * full sink included).  call_max_ns and call_max: the longest single
+	 * system call made for it and its name ("write", "splice(buffer)"
+	 * (from its buffer into its pipe), "splice(file)", "read",
+	 * "sync_file_range", "fadvise", "openat", "ioctl(GET_READER)",
+	 * "read(stats)"; "" for none).
+	 */
+	uint64_t fill_peak_pm;
+	uint64_t drain_max_ns;
+	uint64_t call_max_ns;
+	char call_max[24];
 };
 
 /*

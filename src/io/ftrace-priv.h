@@ -22,6 +22,7 @@ struct ftrace_kstats {
 	uint64_t overrun;	/* events overwritten before they were read */
 	uint64_t commit_overrun; /* events lost to nested writes */
 	uint64_t dropped;	/* events refused, buffer full (no overwrite) */
+	uint64_t bytes;		/* bytes of events not read yet (a level) */
 };
 
 struct ftrace_map;
@@ -29,6 +30,8 @@ struct ftrace_map;
 struct ftrace_stream {
 	size_t subbuf;		/* sub-buffer size, header included */
 	int stats_fd;		/* per_cpu/cpuN/stats, or -1 */
+	uint64_t buf_bytes;	/* the buffer's event bytes (buffer_size_kb),
+				   or 0 when unknown */
 	struct ftrace_kstats base; /* the kernel's counters as last seen */
 	uint64_t page_lost;	/* losses announced by written page headers */
 	uint64_t overrun;	/* the kernel's overrun since the stream began */
@@ -65,6 +68,7 @@ void ftrace_kacc(uint64_t *acc, uint64_t *seen, uint64_t cur);
 void ftrace_lost_update(struct io_stream *s);
 void ftrace_stats_refresh(struct io_stream *s);
 void ftrace_stats_maybe(struct io_stream *s);
+int ftrace_fill(struct io_stream *s);
 void ftrace_count_page(struct io_stream *s, const void *page);
 void ftrace_mem_span(struct io_subbuf *sb, const void *mem, size_t len);
 

@@ -86,6 +86,8 @@ struct io_source_ops {
 	int (*poll_fd)(const struct io_stream *s);
 	/* optional: data ready that the producer may not signal (shm) */
 	bool (*quiet)(const struct io_stream *s);
+	/* optional: how full the buffer is now, per mille, or -1 */
+	int (*fill)(struct io_stream *s);
 };
 
 /* One stream kind: recognised from the fd, one ops table per mode. */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io-priv.h"
@@ -154,7 +155,10 @@ static ssize_t io_fill(struct io_stream *s, const struct io_span *sp)
 	if (want > s->pipe_size)
 		want = s->pipe_size;
 	for (int tries = 0; tries < IO_FILL_RETRIES; tries++) {
+		uint64_t t0 = io_now_ns();
+
 		n = s->src->splice_in(s, sp, h->filled, s->pipe[1], want);
+		io_call_done(&s->counters, IO_CALL_SPLICE_IN, t0);
 		if (n > 0) {
 			h->filled += (size_t)n;
 			return n;
@@ -546,6 +550,61 @@ int io_stream_poll_fd(const struct io_stream *s)
 	if (!s)
 		return -1;
 	return s->src->poll_fd ? s->src->poll_fd(s) : s->pub->consumerd_fd;
+}
+
+uint64_t io_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static const char *const io_call_names[IO_CALL_COUNT] = {
+	[IO_CALL_NONE] = "",
+	[IO_CALL_WRITE] = "write",
+	[IO_CALL_SPLICE_IN] = "splice(buffer)",
+	[IO_CALL_SPLICE_OUT] = "splice(file)",
+	[IO_CALL_READ] = "read",
+	[IO_CALL_SYNC_FILE_RANGE] = "sync_file_range",
+	[IO_CALL_FADVISE] = "fadvise",
+	[IO_CALL_OPENAT] = "openat",
+	[IO_CALL_GET_READER] = "ioctl(GET_READER)",
+	[IO_CALL_STATS] = "read(stats)",
+};
+
+const char *io_call_name(unsigned int call)
+{
+	return call < IO_CALL_COUNT ? io_call_names[call] : "";
+}
+
+void io_call_done(struct io_counters *c, enum io_call call, uint64_t start_ns)
+{
+	uint64_t d = io_now_ns() - start_ns;
+
+	if (d > c->call_max_ns) {
+		c->call_max_ns = d;
+		c->call_max = call;
+	}
+}
+
+void io_stream_sample_fill(struct io_stream *s)
+{
+	int pm;
+
+	if (!s || !s->src->fill)
+		return;
+	pm = s->src->fill(s);
+	if (pm > 1000)
+		pm = 1000;
+	if (pm > 0 && (uint64_t)pm > s->counters.fill_peak_pm)
+		s->counters.fill_peak_pm = (uint64_t)pm;
+}
+
+void io_stream_note_drain(struct io_stream *s, uint64_t ns)
+{
+	if (s && ns > s->counters.drain_max_ns)
+		s->counters.drain_max_ns = ns;
 }
 
 bool io_stream_quiet(const struct io_stream *s)

@@ -39,6 +39,24 @@ struct io_paths;
 struct relay_link;
 struct tcp_out;
 
+/* The system calls whose longest single duration a stream keeps. */
+enum io_call {
+	IO_CALL_NONE,
+	IO_CALL_WRITE,		/* write, pwrite */
+	IO_CALL_SPLICE_IN,	/* splice from the buffer into the pipe */
+	IO_CALL_SPLICE_OUT,	/* splice from the pipe into the file */
+	IO_CALL_READ,		/* read of a partial ftrace page */
+	IO_CALL_SYNC_FILE_RANGE,
+	IO_CALL_FADVISE,
+	IO_CALL_OPENAT,		/* a trace file opened (start, rotation) */
+	IO_CALL_GET_READER,	/* the ftrace mapping's reader ioctl */
+	IO_CALL_STATS,		/* read of per_cpu/cpuN/stats */
+	IO_CALL_COUNT,
+};
+
+/* "sync_file_range", ...; "" for IO_CALL_NONE or an unknown value. */
+const char *io_call_name(unsigned int call);
+
 struct io_counters {
 	uint64_t bytes;		/* bytes written to the sink */
 	uint64_t subbufs;	/* sub-buffers or chunks written */
@@ -53,6 +71,13 @@ struct io_counters {
 	uint64_t quiet_ts;	/* shm: the producer's quiet time (trace
 				   clock), with everything before it in the
 				   sink; 0: none (live beacons use it) */
+	uint64_t fill_peak_pm;	/* highest fill of its buffer seen when the
+				   loop came to it, per mille (0: none seen,
+				   or a kind that cannot tell) */
+	uint64_t drain_max_ns;	/* longest from the loop seeing it ready to
+				   its buffer drained */
+	uint64_t call_max_ns;	/* longest single system call made for it */
+	unsigned int call_max;	/* which one (enum io_call) */
 };
 
 /* How a trace file is written. */
@@ -144,6 +169,22 @@ int io_stream_poll_fd(const struct io_stream *s);
  * wake-up threshold, io_params.wakeup_pct)?  The loop looks on a timer.
  */
 bool io_stream_quiet(const struct io_stream *s);
+
+/*
+ * The loop comes to a ready stream: note how full its buffer is (kinds
+ * that can tell: ftrace from per_cpu/cpuN/stats, shm from the ring's
+ * positions) in counters.fill_peak_pm.
+ */
+void io_stream_sample_fill(struct io_stream *s);
+
+/* The stream was drained ns after the loop saw it ready. */
+void io_stream_note_drain(struct io_stream *s, uint64_t ns);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t io_now_ns(void);
+
+/* A call of that kind, begun at start_ns, just returned: keep the longest. */
+void io_call_done(struct io_counters *c, enum io_call call, uint64_t start_ns);
 
 /* Is that kind of wait possible for this stream at all? */
 bool io_stream_may_be_quiet(const struct io_stream *s);

@@ -302,6 +302,14 @@ bool io_shm_ring_waiting(const struct io_shm_ring *r)
 	       r->consumed;
 }
 
+uint64_t io_shm_ring_waiting_count(const struct io_shm_ring *r)
+{
+	uint64_t n = __atomic_load_n(&r->hdr->produced, __ATOMIC_RELAXED) -
+		r->consumed;
+
+	return n > r->nsb ? r->nsb : n;
+}
+
 bool io_shm_ring_closed(const struct io_shm_ring *r)
 {
 	return __atomic_load_n(&r->hdr->closed, __ATOMIC_ACQUIRE) != 0;

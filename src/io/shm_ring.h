@@ -87,6 +87,9 @@ void io_shm_ring_set_wakeup(struct io_shm_ring *r, uint32_t n);
 /* Is a committed sub-buffer not consumed yet? */
 bool io_shm_ring_waiting(const struct io_shm_ring *r);
 
+/* How many committed sub-buffers wait (at most nsb, whatever it says). */
+uint64_t io_shm_ring_waiting_count(const struct io_shm_ring *r);
+
 /* Has the producer closed the ring (acquire)? */
 bool io_shm_ring_closed(const struct io_shm_ring *r);
 

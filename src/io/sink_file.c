@@ -114,21 +114,18 @@ static struct sink_file *sink_of(struct io_sink *k)
 	return (struct sink_file *)k;
 }
 
-static uint64_t sink_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- page-cache hygiene ------------------------------------------------ */
 
 /* The synchronous calls: writeback started at once, waits counted. */
 static int sink_sync_kick(void *arg, int fd, off_t off, off_t len)
 {
-	return sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE) < 0 ?
+	struct sink_file *f = arg;
+	uint64_t t0 = io_now_ns();
+	int ret = sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE) < 0 ?
 		-errno : 0;
+
+	io_call_done(f->k.c, IO_CALL_SYNC_FILE_RANGE, t0);
+	return ret;
 }
 
 static void sink_sync_settle(void *arg, int fd, off_t off, off_t len,
@@ -138,11 +135,14 @@ static void sink_sync_settle(void *arg, int fd, off_t off, off_t len,
 	uint64_t t0;
 
 	if (wait) {
-		t0 = sink_now_ns();
+		t0 = io_now_ns();
 		sync_file_range(fd, off, len, SINK_WAIT_FLAGS);
-		f->k.c->sync_wait_ns += sink_now_ns() - t0;
+		f->k.c->sync_wait_ns += io_now_ns() - t0;
+		io_call_done(f->k.c, IO_CALL_SYNC_FILE_RANGE, t0);
 	}
+	t0 = io_now_ns();
 	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+	io_call_done(f->k.c, IO_CALL_FADVISE, t0);
 }
 
 static const struct sink_file_hyg sink_sync_hyg = {
@@ -307,10 +307,13 @@ static int sink_open_next(struct sink_file *f, const char **why)
 {
 	char name[NAME_MAX + 1];
 	int fd, ret = sink_name(f, f->index, name, sizeof(name));
+	uint64_t t0 = io_now_ns();
 
-	if (ret == 0)
+	if (ret == 0) {
 		ret = sink_path_open_in(f->parent_fd, name, f->paths, &fd,
 					&f->dev, &f->ino, why);
+		io_call_done(f->k.c, IO_CALL_OPENAT, t0);
+	}
 	if (ret < 0)
 		return ret;
 	f->registered = f->paths != NULL;
@@ -381,15 +384,20 @@ static int sink_file_begin(struct io_sink *k, size_t len)
 static ssize_t sink_write_some(struct sink_file *f, const char *buf,
 		size_t len)
 {
+	uint64_t t0 = io_now_ns();
 	bool direct;
 	ssize_t n;
 
-	if (!f->seekable)
-		return write(f->k.fd, buf, len);
+	if (!f->seekable) {
+		n = write(f->k.fd, buf, len);
+		io_call_done(f->k.c, IO_CALL_WRITE, t0);
+		return n;
+	}
 	do {
 		direct = sink_direct_for(f, buf, len);
 		n = pwrite(f->k.fd, buf, len, f->k.off);
 	} while (n < 0 && sink_direct_refused(f, direct, errno));
+	io_call_done(f->k.c, IO_CALL_WRITE, t0);
 	if (n > 0 && direct)
 		sink_direct_written(f, f->k.off, (size_t)n);
 	else if (n > 0)
@@ -431,6 +439,7 @@ static ssize_t sink_file_splice_from(struct io_sink *k, int pipe_r, size_t len)
 {
 	struct sink_file *f = sink_of(k);
 	loff_t off = k->off;
+	uint64_t t0 = io_now_ns();
 	bool direct = false;
 	ssize_t n;
 
@@ -441,6 +450,7 @@ static ssize_t sink_file_splice_from(struct io_sink *k, int pipe_r, size_t len)
 			   SINK_SPLICE_FLAGS);
 	} while (n < 0 && (errno == EINTR ||
 			   sink_direct_refused(f, direct, errno)));
+	io_call_done(k->c, IO_CALL_SPLICE_OUT, t0);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (n == 0)

@@ -37,14 +37,6 @@
 #define FTRACE_STATS_MAX	1024
 #define FTRACE_STATS_NS		(100ULL * 1000 * 1000)	/* stats re-read */
 
-static uint64_t ftrace_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* The fd's path, from its /proc/self/fd link; 0 or -errno. */
 static int ftrace_link(int fd, char *buf, size_t size)
 {
@@ -153,6 +145,27 @@ bool ftrace_subbuf_ok(unsigned long size)
 	return size >= page && size <= IO_MAX_CHUNK && !(size & (size - 1));
 }
 
+/*
+ * The CPU buffer's size in event bytes (its buffer_size_kb: the kernel
+ * counts the data of its pages, headers excluded, as stats' bytes does),
+ * or 0 when it cannot be read.
+ */
+static uint64_t ftrace_buffer_bytes(const char *cpu_dir, size_t len)
+{
+	char buf[128];
+	unsigned long long kb;
+	int fd = ftrace_open_rel(cpu_dir, len, "buffer_size_kb");
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = ftrace_read_small(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0 || sscanf(buf, "%llu", &kb) != 1)
+		return 0;
+	return (uint64_t)kb << 10;
+}
+
 /* Learn the sub-buffer size and open the stats file, from the fd's path. */
 static void ftrace_locate(struct io_stream *s)
 {
@@ -166,6 +179,8 @@ static void ftrace_locate(struct io_stream *s)
 		size = ftrace_header_page_size(link, (size_t)(tail - link));
 		ft->stats_fd = ftrace_open_rel(link, strlen(link) -
 				strlen("/" FTRACE_RAW_NAME), "stats");
+		ft->buf_bytes = ftrace_buffer_bytes(link, strlen(link) -
+				strlen("/" FTRACE_RAW_NAME));
 	}
 	ft->subbuf = size > 0 ? (size_t)size : s->pub->max_sb_size;
 }
@@ -183,6 +198,8 @@ static void ftrace_stats_parse(const char *text, struct ftrace_kstats *k)
 			k->commit_overrun = v;
 		else if (sscanf(line, "dropped events: %llu", &v) == 1)
 			k->dropped = v;
+		else if (sscanf(line, "bytes: %llu", &v) == 1)
+			k->bytes = v;
 		line = strchr(line, '\n');
 		if (line)
 			line++;
@@ -190,15 +207,17 @@ static void ftrace_stats_parse(const char *text, struct ftrace_kstats *k)
 }
 
 /* Read the kernel's loss counters; 0 or -errno. */
-static int ftrace_stats_read(const struct ftrace_stream *ft,
-		struct ftrace_kstats *k)
+static int ftrace_stats_read(struct io_stream *s, struct ftrace_kstats *k)
 {
+	const struct ftrace_stream *ft = ftrace_of(s);
 	char buf[FTRACE_STATS_MAX];
+	uint64_t t0 = io_now_ns();
 	ssize_t n;
 
 	if (ft->stats_fd < 0)
 		return -ENOENT;
 	n = ftrace_read_small(ft->stats_fd, buf, sizeof(buf));
+	io_call_done(&s->counters, IO_CALL_STATS, t0);
 	if (n < 0)
 		return (int)n;
 	*k = ft->base;
@@ -220,9 +239,10 @@ void ftrace_stats_refresh(struct io_stream *s)
 	struct ftrace_kstats k;
 
 	ft->stats_due = false;
-	ft->stats_ns = ftrace_now_ns();
-	if (ftrace_stats_read(ft, &k) < 0)
+	ft->stats_ns = io_now_ns();
+	if (ftrace_stats_read(s, &k) < 0)
 		return;
+	ft->base.bytes = k.bytes;
 	ftrace_kacc(&ft->overrun, &ft->base.overrun, k.overrun);
 	ftrace_kacc(&ft->other_lost, &ft->base.commit_overrun,
 			k.commit_overrun);
@@ -270,9 +290,26 @@ void ftrace_stats_maybe(struct io_stream *s)
 {
 	struct ftrace_stream *ft = ftrace_of(s);
 
-	if (ft->stats_due || ftrace_now_ns() - ft->stats_ns >= FTRACE_STATS_NS)
+	if (ft->stats_due || io_now_ns() - ft->stats_ns >= FTRACE_STATS_NS)
 		ftrace_stats_refresh(s);
 	ftrace_lost_update(s);
+}
+
+/*
+ * How full the buffer is, per mille of its event bytes: the stats file's
+ * bytes not read yet (read again now; its loss counters are folded in on
+ * the way), or -1 when either is unknown.
+ */
+int ftrace_fill(struct io_stream *s)
+{
+	struct ftrace_stream *ft = ftrace_of(s);
+
+	if (ft->stats_fd < 0 || !ft->buf_bytes)
+		return -1;
+	ftrace_stats_refresh(s);
+	ftrace_lost_update(s);
+	return (int)(ft->base.bytes >= ft->buf_bytes ? 1000 :
+		     ft->base.bytes * 1000 / ft->buf_bytes);
 }
 
 /* Make the fd non-blocking: splice, read and GET_READER must not wait. */
@@ -306,8 +343,8 @@ int ftrace_create(struct io_stream *s, const char **why)
 	if (ret < 0)
 		return ret;
 	ftrace_locate(s);
-	ftrace_stats_read(ft, &ft->base);
-	ft->stats_ns = ftrace_now_ns();
+	ftrace_stats_read(s, &ft->base);
+	ft->stats_ns = io_now_ns();
 	return 0;
 }
 

@@ -284,14 +284,17 @@ static void map_stage(struct io_stream *s, const unsigned char *page,
 }
 
 /* GET_READER on the non-blocking fd; 0 or -errno. */
-static int map_get_reader(int fd)
+static int map_get_reader(struct io_stream *s)
 {
+	uint64_t t0 = io_now_ns();
 	int ret;
 
 	do {
-		ret = ioctl(fd, TRACE_MMAP_IOCTL_GET_READER);
+		ret = ioctl(s->pub->consumerd_fd, TRACE_MMAP_IOCTL_GET_READER);
 	} while (ret < 0 && errno == EINTR);
-	return ret < 0 ? -errno : 0;
+	ret = ret < 0 ? -errno : 0;
+	io_call_done(&s->counters, IO_CALL_GET_READER, t0);
+	return ret;
 }
 
 /*
@@ -304,7 +307,7 @@ static int map_advance(struct io_stream *s)
 	struct ftrace_map *m = ftrace_of(s)->map;
 	size_t room = ftrace_of(s)->subbuf - FTRACE_PAGE_HDR;
 	uint32_t id, read;
-	int ret = map_get_reader(s->pub->consumerd_fd);
+	int ret = map_get_reader(s);
 
 	if (ret < 0)
 		return ret;
@@ -424,4 +427,5 @@ const struct io_source_ops ftrace_mmap_ops = {
 	.get_next = ftrace_map_get_next,
 	.put_next = ftrace_map_put_next,
 	.flush = ftrace_map_flush,
+	.fill = ftrace_fill,
 };

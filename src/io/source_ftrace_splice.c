@@ -35,13 +35,16 @@
 /* One non-blocking splice of whole pages into the stream's pipe. */
 static ssize_t ftrace_splice_pages(struct io_stream *s, size_t len)
 {
+	uint64_t t0 = io_now_ns();
 	ssize_t n;
 
 	do {
 		n = splice(s->pub->consumerd_fd, NULL, s->pipe[1], NULL, len,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	n = n < 0 ? -errno : n;
+	io_call_done(&s->counters, IO_CALL_SPLICE_IN, t0);
+	return n;
 }
 
 /*
@@ -166,11 +169,13 @@ static int ftrace_splice_whole(struct io_stream *s, size_t max,
 static int ftrace_read_page(struct io_stream *s)
 {
 	struct ftrace_stream *ft = ftrace_of(s);
+	uint64_t t0 = io_now_ns();
 	ssize_t n;
 
 	do {
 		n = read(s->pub->consumerd_fd, ft->page, ft->subbuf);
 	} while (n < 0 && errno == EINTR);
+	io_call_done(&s->counters, IO_CALL_READ, t0);
 	if (n == 0 || (n < 0 && errno == EAGAIN))
 		return 0;
 	if (n < 0 || (size_t)n < FTRACE_PAGE_HDR) {
@@ -298,4 +303,5 @@ const struct io_source_ops ftrace_splice_ops = {
 	.get_next = ftrace_splice_get_next,
 	.put_next = ftrace_splice_put_next,
 	.flush = ftrace_splice_flush,
+	.fill = ftrace_fill,
 };

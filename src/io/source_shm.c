@@ -280,6 +280,14 @@ static bool shm_quiet(const struct io_stream *s)
 	return p->wakeup > 1 && io_shm_ring_waiting(&p->ring);
 }
 
+/* Committed sub-buffers waiting, per mille of the ring. */
+static int shm_fill(struct io_stream *s)
+{
+	const struct shm_source *p = shm_of(s);
+
+	return (int)(io_shm_ring_waiting_count(&p->ring) * 1000 / p->ring.nsb);
+}
+
 static const struct io_source_ops shm_splice = {
 	.create = shm_create,
 	.destroy = shm_destroy,
@@ -289,6 +297,7 @@ static const struct io_source_ops shm_splice = {
 	.splice_in = shm_splice_in,
 	.poll_fd = shm_poll_fd,
 	.quiet = shm_quiet,
+	.fill = shm_fill,
 };
 
 static const struct io_source_ops shm_mmap = {
@@ -300,6 +309,7 @@ static const struct io_source_ops shm_mmap = {
 	.mmap_read_offset = shm_mmap_read_offset,
 	.poll_fd = shm_poll_fd,
 	.quiet = shm_quiet,
+	.fill = shm_fill,
 };
 
 const struct io_kind_desc io_kind_shm = {

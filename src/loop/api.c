@@ -15,6 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
+#include "io.h"
 #include "loop.h"
 #include "sink_relay.h"
 #include "sink_tcp.h"
@@ -149,6 +152,13 @@ KC_EXPORT int lttng_kconsumerd_get_stats(struct lttng_kconsumerd_local_data *pub
 	stats->streams = load(&ctx->totals.streams);
 	stats->streams_active = load(&ctx->totals.streams_active);
 	stats->sync_wait_ns = load(&ctx->totals.sync_wait_ns);
+	stats->relay_local = load(&ctx->totals.relay_local);
+	stats->relay_local_from = 0;
+	stats->fill_peak_pm = load(&ctx->totals.fill_peak_pm);
+	stats->drain_max_ns = load(&ctx->totals.drain_max_ns);
+	stats->call_max_ns = load(&ctx->totals.call_max_ns);
+	snprintf(stats->call_max, sizeof(stats->call_max), "%s", io_call_name(
+			__atomic_load_n(&ctx->totals_call, __ATOMIC_RELAXED)));
 	return 0;
 }
 
@@ -215,6 +225,24 @@ KC_EXPORT int lttng_kconsumerd_set_relay(
 	if (ret)
 		collector_destroy(co);
 	return ret;
+}
+
+KC_EXPORT int lttng_kconsumerd_set_stats_path(
+		struct lttng_kconsumerd_local_data *pub, const char *path)
+{
+	struct kc_ctx *ctx = kc_ctx_of(pub);
+	int fd = -1;
+
+	if (!pub)
+		return -EINVAL;
+	if (path) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+	}
+	kc_close_fd(&ctx->stats_fd);
+	ctx->stats_fd = fd;
+	return 0;
 }
 
 KC_EXPORT int lttng_kconsumerd_set_buffer_percent(

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "io.h"
 #include "loop.h"
 
 
@@ -236,6 +237,7 @@ KC_EXPORT struct lttng_kconsumerd_local_data *lttng_kconsumerd_create(
 	ctx->pub.kconsumerd_error_socket = -1;
 	ctx->cmd_sock = -1;
 	ctx->outdir_fd = -1;
+	ctx->stats_fd = -1;
 	ctx->grace_ms = LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
 	pthread_mutex_init(&ctx->run_lock, NULL);
 	pthread_cond_init(&ctx->run_cond, NULL);
@@ -286,6 +288,7 @@ KC_EXPORT void lttng_kconsumerd_destroy(struct lttng_kconsumerd_local_data *pub)
 	ctx_free_loop(ctx);
 	kc_close_fd(&ctx->cmd_sock);
 	kc_close_fd(&ctx->outdir_fd);
+	kc_close_fd(&ctx->stats_fd);
 	kc_close_fd(&pub->kconsumerd_error_socket);
 	for (int i = 0; i < 2; i++) {
 		kc_close_fd(&pub->kconsumerd_thread_pipe[i]);
@@ -346,13 +349,19 @@ static int ctx_run_loop(struct kc_ctx *ctx)
 	kc_log_flush(ctx);
 	kc_info(ctx, "consumer done: %llu bytes in %llu sub-buffers from "
 		"%llu stream(s), %llu error(s), %llu lost event(s), "
-		"%.3f s waiting for page-cache writeback",
+		"%.3f s waiting for page-cache writeback; fullest buffer "
+		"%.1f %%, longest drain %.1f ms, longest call %.1f ms%s%s",
 		(unsigned long long)ctx->totals.bytes,
 		(unsigned long long)ctx->totals.subbufs,
 		(unsigned long long)ctx->totals.streams,
 		(unsigned long long)ctx->totals.errors,
 		(unsigned long long)ctx->totals.lost_events,
-		(double)ctx->totals.sync_wait_ns / 1e9);
+		(double)ctx->totals.sync_wait_ns / 1e9,
+		(double)ctx->totals.fill_peak_pm / 10,
+		(double)ctx->totals.drain_max_ns / 1e6,
+		(double)ctx->totals.call_max_ns / 1e6,
+		ctx->totals_call ? " in " : "", io_call_name(ctx->totals_call));
+	streams_stats_totals(ctx);
 	if (ctx->failed && !ret)
 		ret = -EIO;
 	return ret;

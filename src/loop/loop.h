@@ -64,6 +64,9 @@ struct kc_ctx {
 	unsigned int grace_ms;		/* LTTNG_KCONSUMERD_POLL_GRACE_PERIOD;
 					   shorter only in fuzzers */
 	struct lttng_kconsumerd_stats totals;
+	unsigned int totals_call;	/* totals.call_max_ns's call (enum
+					   io_call; totals.call_max unused) */
+	int stats_fd;			/* set_stats_path's file, or -1 */
 	pthread_mutex_t run_lock;
 	pthread_cond_t run_cond;
 	enum kc_run_state run_state;
@@ -149,6 +152,8 @@ void streams_set_io(struct streams *st, enum io_sink_io io);
 
 /* The wake-up threshold (0-100 %) of shm streams added from now on. */
 void streams_set_wakeup(struct streams *st, unsigned int pct);
+/* The stats file's totals line (set_stats_path), at the loop's end. */
+void streams_stats_totals(struct kc_ctx *ctx);
 struct lttng_kconsumerd_fd *streams_lookup(struct streams *st, int key);
 int streams_stats(struct streams *st, int key,
 		struct lttng_kconsumerd_stats *out);

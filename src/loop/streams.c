@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -63,6 +64,8 @@ struct stream {
 	struct event *sink_ev;		/* the sink's fd writable */
 	struct cds_list_head drain_node;
 	unsigned int empty_wakeups;	/* wake-ups in a row that read nothing */
+	uint64_t owed_since;		/* seen ready then (monotonic ns), not
+					   drained since; 0: drained */
 	struct cds_list_head backoff_node;
 	struct io_counters seen;	/* counters already added to totals */
 };
@@ -122,6 +125,15 @@ static void total_add(uint64_t *p, uint64_t now, uint64_t seen)
 		__atomic_fetch_add(p, now - seen, __ATOMIC_RELAXED);
 }
 
+/* Relaxed raise of a total that keeps the highest value seen. */
+static bool total_max(uint64_t *p, uint64_t now)
+{
+	if (now <= __atomic_load_n(p, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(p, now, __ATOMIC_RELAXED);
+	return true;
+}
+
 /* Move what the stream's counters gained since last time into the totals. */
 static void stream_account(struct stream *s)
 {
@@ -138,7 +150,56 @@ static void stream_account(struct stream *s)
 		  s->seen.rotated_subbufs);
 	total_add(&t->files, c->files, s->seen.files);
 	total_add(&t->relay_local, c->relay_local, s->seen.relay_local);
+	total_max(&t->fill_peak_pm, c->fill_peak_pm);
+	total_max(&t->drain_max_ns, c->drain_max_ns);
+	if (total_max(&t->call_max_ns, c->call_max_ns))
+		__atomic_store_n(&s->st->ctx->totals_call, c->call_max,
+				 __ATOMIC_RELAXED);
 	s->seen = *c;
+}
+
+/* "call=NAME" of a stats line: "-" for none. */
+static const char *stats_call(unsigned int call)
+{
+	return call ? io_call_name(call) : "-";
+}
+
+/* The stats file's line of a stream that closes. */
+static void stream_stats_line(struct stream *s)
+{
+	const struct io_counters *c = io_stream_counters(s->io);
+	int fd = s->st->ctx->stats_fd;
+
+	if (fd < 0)
+		return;
+	dprintf(fd, "stream key=%d bytes=%llu subbufs=%llu lost=%llu errors=%llu "
+		"files=%llu fill_peak_pm=%llu drain_max_ns=%llu "
+		"call_max_ns=%llu call=%s path=%s\n", s->pub.sessiond_fd,
+		(unsigned long long)c->bytes, (unsigned long long)c->subbufs,
+		(unsigned long long)c->lost_events,
+		(unsigned long long)c->errors, (unsigned long long)c->files,
+		(unsigned long long)c->fill_peak_pm,
+		(unsigned long long)c->drain_max_ns,
+		(unsigned long long)c->call_max_ns, stats_call(c->call_max),
+		s->pub.path_name);
+}
+
+void streams_stats_totals(struct kc_ctx *ctx)
+{
+	const struct lttng_kconsumerd_stats *t = &ctx->totals;
+
+	if (ctx->stats_fd < 0)
+		return;
+	dprintf(ctx->stats_fd, "total streams=%llu bytes=%llu subbufs=%llu "
+		"lost=%llu errors=%llu files=%llu fill_peak_pm=%llu "
+		"drain_max_ns=%llu call_max_ns=%llu call=%s\n",
+		(unsigned long long)t->streams, (unsigned long long)t->bytes,
+		(unsigned long long)t->subbufs,
+		(unsigned long long)t->lost_events,
+		(unsigned long long)t->errors, (unsigned long long)t->files,
+		(unsigned long long)t->fill_peak_pm,
+		(unsigned long long)t->drain_max_ns,
+		(unsigned long long)t->call_max_ns, stats_call(ctx->totals_call));
 }
 
 /* Start or stop waiting on the stream's fd. */
@@ -170,8 +231,10 @@ static void stream_close(struct stream *s)
 		cds_list_del(&s->drain_node);
 	if (s->sink_ev)
 		event_free(s->sink_ev);
-	if (s->io)
+	if (s->io) {
 		stream_account(s);
+		stream_stats_line(s);
+	}
 	cds_hlist_del(&s->hnode);
 	cds_list_del(&s->pub.list);
 	io_stream_destroy(s->io);	/* closes the trace file */
@@ -309,6 +372,7 @@ static void stream_begin_drain(struct stream *s, const char *why)
 	}
 	s->draining = true;
 	s->drain_why = why;
+	io_stream_sample_fill(s->io);	/* what it holds is drained now */
 	cds_list_add_tail(&s->drain_node, &s->st->drain);
 	streams_drain_soon(s->st);
 }
@@ -373,10 +437,23 @@ static void streams_drain_cb(evutil_socket_t fd, short what, void *arg)
 		streams_drain_soon(st);
 }
 
+/*
+ * After a consume: when the source had nothing more (fewer than the
+ * budget consumed), the stream is drained; note how long it was owed.
+ */
+static void stream_note_consumed(struct stream *s, long i)
+{
+	if (i < 0 || i >= STREAM_BUDGET || !s->owed_since)
+		return;
+	io_stream_note_drain(s->io, io_now_ns() - s->owed_since);
+	s->owed_since = 0;
+}
+
 /* The sink can take more: resume where the stream stopped. */
 static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *s = arg;
+	long i;
 
 	s->waiting = false;
 	ctx_activity(s->st->ctx);
@@ -384,8 +461,10 @@ static void stream_sink_cb(evutil_socket_t fd, short what, void *arg)
 		streams_drain_soon(s->st);
 		return;
 	}
-	if (stream_consume_upto(s, STREAM_BUDGET) < 0)
+	i = stream_consume_upto(s, STREAM_BUDGET);
+	if (i < 0)
 		return;
+	stream_note_consumed(s, i);
 	/* the hang-up may have come while it waited: no event says it again */
 	if (io_stream_at_eof(s->io)) {
 		stream_begin_drain(s, "hung up");
@@ -428,8 +507,12 @@ static void streams_backoff_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* One ready stream: consume within the budget, end it on hang-up. */
-static void stream_service(struct stream *s, uint32_t events)
+/*
+ * One ready stream (seen ready at ready_ns): consume within the budget,
+ * end it on hang-up.
+ */
+static void stream_service(struct stream *s, uint32_t events,
+		uint64_t ready_ns)
 {
 	struct kc_ctx *ctx = s->st->ctx;
 	long i;
@@ -441,9 +524,13 @@ static void stream_service(struct stream *s, uint32_t events)
 		stream_close(s);
 		return;
 	}
+	if (!s->owed_since)
+		s->owed_since = ready_ns;
+	io_stream_sample_fill(s->io);
 	i = stream_consume_upto(s, STREAM_BUDGET);
 	if (i < 0)
 		return;
+	stream_note_consumed(s, i);
 	if (i > 0)
 		ctx_activity(ctx);
 	if ((events & EPOLLHUP) || io_stream_at_eof(s->io)) {
@@ -460,10 +547,11 @@ static void streams_quiet_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct streams *st = arg;
 	struct stream *s, *tmp;
+	uint64_t now = io_now_ns();
 
 	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list) {
 		if (s->may_be_quiet && s->polled && io_stream_quiet(s->io))
-			stream_service(s, EPOLLIN);
+			stream_service(s, EPOLLIN, now);
 	}
 }
 
@@ -472,13 +560,16 @@ static void streams_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct streams *st = arg;
 	struct epoll_event evs[STREAMS_EPOLL_BATCH];
+
+	uint64_t now;
 	int n;
 
 	do {
 		n = epoll_wait(st->epfd, evs, STREAMS_EPOLL_BATCH, 0);
 	} while (n < 0 && errno == EINTR);
+	now = io_now_ns();
 	for (int i = 0; i < n; i++)
-		stream_service(evs[i].data.ptr, evs[i].events);
+		stream_service(evs[i].data.ptr, evs[i].events, now);
 }
 
 int streams_create(struct kc_ctx *ctx, struct streams **out)
@@ -820,7 +911,12 @@ int streams_stats(struct streams *st, int key, struct lttng_kconsumerd_stats *ou
 		.files = c->files,
 		.relay_local = c->relay_local,
 		.relay_local_from = c->relay_local_from,
+		.fill_peak_pm = c->fill_peak_pm,
+		.drain_max_ns = c->drain_max_ns,
+		.call_max_ns = c->call_max_ns,
 	};
+	snprintf(out->call_max, sizeof(out->call_max), "%s",
+		 io_call_name(c->call_max));
 	return 0;
 }
 

@@ -114,6 +114,65 @@ static void test_full_session_direct(void **state)
 	full_session("--io=direct");
 }
 
+/*
+ * --stats FILE: a line per stream as it closes (its bytes, its path last)
+ * and the totals at the end; a file that cannot be made stops the start.
+ */
+static void test_stats_file(void **state)
+{
+	enum { N = 3, LEN = 1024 * 1024 + 5 };
+	char tmp[PATH_MAX], stats[PATH_MAX + 16], extra[PATH_MAX + 32];
+	char path[PATH_MAX * 2], line[4096], want[PATH_MAX + 64], out[4096];
+	unsigned long long bytes;
+	int w[N], seen = 0, totals = 0;
+	struct daemon d;
+	FILE *f;
+
+	assert_int_equal(run_status("--stats=/nonexistent/dir/stats", out,
+				    sizeof(out)), 1);
+	assert_non_null(strstr(out, "statistics file /nonexistent/dir/stats: "
+			       "No such file or directory"));
+	harness_tmpdir(tmp);
+	snprintf(stats, sizeof(stats), "%s/stats", tmp);
+	snprintf(extra, sizeof(extra), "--stats=%s", stats);
+	daemon_start(&d, extra);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "kernel/chan_%d", i);
+		w[i] = daemon_add_pipe(&d, 300 + i, path);
+	}
+	for (int i = 0; i < N; i++) {
+		harness_write_range(w[i], 300 + i, 0, LEN);
+		close(w[i]);
+	}
+	assert_int_equal(ksession_stop(d.ks), 0);
+	daemon_finish(&d);
+	f = fopen(stats, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "total streams=%*u bytes=%llu", &bytes) == 1) {
+			assert_int_equal(bytes, (unsigned long long)N * LEN);
+			assert_non_null(strstr(line, " fill_peak_pm="));
+			assert_non_null(strstr(line, " call="));
+			totals++;
+			continue;
+		}
+		assert_int_equal(strncmp(line, "stream key=30", 13), 0);
+		assert_int_equal(sscanf(line, "stream key=%*d bytes=%llu", &bytes),
+				 1);
+		assert_int_equal(bytes, LEN);
+		snprintf(want, sizeof(want), " path=kernel/chan_%c\n", line[13]);
+		assert_non_null(strstr(line, want));
+		assert_non_null(strstr(line, " drain_max_ns="));
+		assert_null(strstr(line, " call=-"));	/* writes were made */
+		seen++;
+	}
+	fclose(f);
+	assert_int_equal(seen, N);
+	assert_int_equal(totals, 1);
+	daemon_cleanup(&d);
+	harness_rmtree(tmp);
+}
+
 /* A second client is refused while one is served. */
 static void test_second_client_refused(void **state)
 {
@@ -588,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_full_session),
 		cmocka_unit_test(test_full_session_uring),
 		cmocka_unit_test(test_full_session_direct),
+		cmocka_unit_test(test_stats_file),
 		cmocka_unit_test(test_second_client_refused),
 		cmocka_unit_test(test_sigterm_drains),
 		cmocka_unit_test(test_enospc_ends_one_stream),

@@ -23,7 +23,9 @@
  * CPU 0.  Checked: the trace file and the consumer's totals against the
  * kernel's stats after UPDATE_STREAM DELETE (drain, flush, close), and
  * that with buffer_percent 0 and a partial page waiting, the loop sleeps
- * instead of spinning on a readable fd.
+ * instead of spinning on a readable fd, and that the peak fill the
+ * consumer reports is what the kernel's stats said when it came to the
+ * buffer.
  */
 
 #define CPU_TRACED	0
@@ -246,6 +248,67 @@ static void test_idle_p0_mmap(void **state)
 	idle_p0(state, LTTNG_EVENT_MMAP);
 }
 
+/* The kernel's unread bytes and the buffer's event bytes, per mille. */
+static uint64_t kernel_fill_pm(struct fx *f)
+{
+	char buf[1024];
+	const char *b;
+	unsigned long long bytes, kb;
+
+	assert_int_equal(fu_read(&f->in, "per_cpu/cpu0/stats", buf, sizeof(buf)), 0);
+	b = strstr(buf, "bytes: ");
+	assert_non_null(b);
+	bytes = strtoull(b + 7, NULL, 10);
+	assert_int_equal(fu_read(&f->in, "per_cpu/cpu0/buffer_size_kb", buf,
+			    sizeof(buf)), 0);
+	kb = strtoull(buf, NULL, 10);
+	assert_true(kb > 0);
+	return bytes * 1000 / (kb * 1024);
+}
+
+/*
+ * A PAUSEd stream's buffer fills to about a third with tracing then off:
+ * resumed, the loop reads the stats as it comes to the buffer, and the
+ * peak fill it reports equals what the kernel said then.
+ */
+static void fill_peak(void **state, enum lttng_event_output mode)
+{
+	struct fx *f = *state;
+	struct lttng_kconsumerd_stats t;
+	uint64_t want;
+
+	skip_unless_ready();
+	set(f, "buffer_size_kb", "1024");
+	set(f, "buffer_percent", "1");
+	add_stream(f, mode);
+	assert_int_equal(ksession_update_stream(f->h.ks, KEY, PAUSE_FD, -1), 0);
+	usleep(50000);
+	record(f, 3000);
+	want = kernel_fill_pm(f);
+	print_message("    kernel: %.1f %% full\n", (double)want / 10);
+	assert_true(want >= 50 && want <= 900);
+	assert_int_equal(ksession_update_stream(f->h.ks, KEY, ACTIVE_FD, -1), 0);
+	usleep(200000);		/* woken by its fd, not drained at DELETE */
+	delete_stream(f);
+	check(f);
+	t = harness_stats(&f->h);
+	assert_int_equal(t.fill_peak_pm, want);
+	assert_true(t.drain_max_ns > 0);
+	assert_true(t.call_max_ns > 0 && t.call_max[0]);
+	assert_int_equal(ksession_stop(f->h.ks), 0);
+	harness_join(&f->h);
+}
+
+static void test_fill_peak_splice(void **state)
+{
+	fill_peak(state, LTTNG_EVENT_SPLICE);
+}
+
+static void test_fill_peak_mmap(void **state)
+{
+	fill_peak(state, LTTNG_EVENT_MMAP);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -255,6 +318,8 @@ int main(void)
 		T(test_loop_mmap),
 		T(test_idle_p0_splice),
 		T(test_idle_p0_mmap),
+		T(test_fill_peak_splice),
+		T(test_fill_peak_mmap),
 	};
 
 	int ret = cmocka_run_group_tests_name("ftrace_loop", tests,

@@ -307,7 +307,8 @@ int ru_file_stats(const char *file, struct tracefs_cpu_stats *st, int max)
 int ru_summary(const char *text, struct ru_summary_cpu *cpu, int max)
 {
 	unsigned long long e, l, x, b;
-	const char *p;
+	const char *p, *d, *end;
+	struct ru_summary_cpu *c;
 	int n = 0;
 	unsigned int i;
 
@@ -317,7 +318,20 @@ int ru_summary(const char *text, struct ru_summary_cpu *cpu, int max)
 					"%llu bytes", &i, &e, &l, &x, &b) != 5 ||
 				i >= (unsigned int)max)
 			continue;
-		cpu[i] = (struct ru_summary_cpu){ true, e, l, x, b };
+		c = &cpu[i];
+		*c = (struct ru_summary_cpu){ .seen = true, .events = e,
+			.lost = l, .left = x, .bytes = b };
+		end = strchr(p + 1, '\n');
+		d = strstr(p, "; peak fill ");
+		if (d && (!end || d < end) &&
+		    sscanf(d, "; peak fill %lf%%, longest drain %lf ms, longest "
+			   "call %lf ms", &c->fill_pct, &c->drain_ms,
+			   &c->call_ms) == 3) {
+			c->drain = true;
+			d = strstr(d, " ms in ");
+			if (d && (!end || d < end))
+				sscanf(d, " ms in %31s", c->call);
+		}
 		n++;
 	}
 	return n;

@@ -43,6 +43,9 @@ struct ru_report {
 struct ru_summary_cpu {
 	bool seen;
 	uint64_t events, lost, left, bytes;
+	bool drain;		/* "; peak fill P%, longest drain D ms, ..." */
+	double fill_pct, drain_ms, call_ms;
+	char call[32];		/* "" when no call was named */
 };
 
 /* NULL when the suite can run here, else why it cannot (for skip()). */

@@ -85,6 +85,14 @@ static void check_cpu(unsigned int cpu, const struct tracefs_cpu_stats *st,
 		assert_true(rep->dropped[cpu] <= st->overrun);
 	if (st->overrun)
 		assert_true(rep->drop_lines[cpu] > 0);
+	/* the consumer's figures: shown, in range, an overrun came full */
+	assert_true(sum->drain);
+	assert_true(sum->fill_pct >= 0 && sum->fill_pct <= 100);
+	assert_true(sum->drain_ms >= 0 && sum->call_ms >= 0);
+	if (sum->call_ms > 0)
+		assert_true(sum->call[0] != '\0');
+	if (st->overrun)
+		assert_true(sum->fill_pct > 0);
 }
 
 /*

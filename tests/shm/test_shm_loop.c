@@ -7,8 +7,9 @@
  * stream's lost_events, wrong fd counts and bad rings refused with the
  * offending fds closed, a hostile producer ending its own stream only, and
  * STOP waiting for open shm streams, the wake-up threshold the consumer
- * asks for (and data waiting below it read by the loop's timer).  The
- * harness checks for fd leaks.
+ * asks for (and data waiting below it read by the loop's timer), and the
+ * statistics file's figures of how full a ring came to be.  The harness
+ * checks for fd leaks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -379,6 +381,102 @@ static void test_buffer_percent_set(void **state)
 	harness_stop(&h);
 }
 
+/* The stats file's line for key, into line; false if there is none. */
+static bool stats_line(const char *path, const char *word, int key,
+		char *line, size_t size)
+{
+	char want[64];
+	FILE *f = fopen(path, "r");
+	bool found = false;
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), key >= 0 ? "%s key=%d " : "%s ", word, key);
+	while (!found && fgets(line, (int)size, f))
+		found = strncmp(line, want, strlen(want)) == 0;
+	fclose(f);
+	return found;
+}
+
+static unsigned long long stats_num(const char *line, const char *name)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	p = strstr(line, key);
+	assert_non_null(p);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/*
+ * A PAUSEd stream's ring is left with 6 of its 8 sub-buffers committed:
+ * when it is resumed the loop finds it 75 % full, and the stats file's
+ * line (written as it closes), the totals and the totals line say so,
+ * with a drain time and a known call name.
+ */
+static void run_fill_peak(uint32_t output)
+{
+	struct lttng_kconsumerd_stats t;
+	char stats[PATH_MAX], line[1024], path[PATH_MAX], tmp[PATH_MAX];
+	struct stu_recorder rec;
+	struct kcshm_stream *p;
+	struct harness h;
+	const char *call;
+
+	harness_tmpdir(tmp);
+	snprintf(stats, sizeof(stats), "%s/stats", tmp);
+	harness_start(&h, NULL);
+	assert_int_equal(lttng_kconsumerd_set_stats_path(h.ctx, stats), 0);
+	stu_recorder_init(&rec);
+	p = stu_stream(SB, NSB, &rec);
+	add_shm(&h, p, 9, "filled", output, ACTIVE_FD);
+	harness_wait_streams(&h, 1);
+	assert_int_equal(ksession_update_stream(h.ks, 9, PAUSE_FD, -1), 0);
+	usleep(100000);
+	/* each event fills its sub-buffer, which is committed at once */
+	assert_int_equal(stu_write_events(p, 1, NSB - 2, SB - 64), NSB - 2);
+	usleep(50000);
+	assert_int_equal(harness_file_size(harness_path(&h, "filled", path)), 0);
+	assert_int_equal(ksession_update_stream(h.ks, 9, ACTIVE_FD, -1), 0);
+	assert_int_equal(kcshm_stream_close(p), 0);
+	wait_active(&h, 0);
+	stu_assert_file(harness_path(&h, "filled", path), rec.buf, rec.len);
+	t = harness_stats(&h);
+	assert_int_equal(t.fill_peak_pm, 750);
+	assert_true(t.drain_max_ns > 0);
+	assert_true(t.call_max_ns > 0);
+	assert_true(stats_line(stats, "stream", 9, line, sizeof(line)));
+	assert_int_equal(stats_num(line, "fill_peak_pm"), 750);
+	assert_int_equal(stats_num(line, "bytes"), rec.len);
+	assert_true(stats_num(line, "drain_max_ns") > 0);
+	assert_true(stats_num(line, "call_max_ns") > 0);
+	call = strstr(line, " call=");
+	assert_non_null(call);
+	assert_true(!strncmp(call, " call=write ", 12) ||
+		    !strncmp(call, " call=splice(", 13) ||
+		    !strncmp(call, " call=openat ", 13) ||
+		    !strncmp(call, " call=sync_file_range ", 22) ||
+		    !strncmp(call, " call=fadvise ", 14));
+	assert_non_null(strstr(line, " path=filled\n"));
+	kcshm_stream_destroy(p);
+	stu_recorder_free(&rec);
+	harness_stop(&h);
+	assert_true(stats_line(stats, "total", -1, line, sizeof(line)));
+	assert_int_equal(stats_num(line, "fill_peak_pm"), 750);
+	assert_int_equal(stats_num(line, "streams"), 1);
+	harness_rmtree(tmp);
+}
+
+static void test_fill_peak_mmap(void **state)
+{
+	run_fill_peak(LTTNG_EVENT_MMAP);
+}
+
+static void test_fill_peak_splice(void **state)
+{
+	run_fill_peak(LTTNG_EVENT_SPLICE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_stop_waits_for_close),
 		cmocka_unit_test(test_quiet_ring_read_on_timer),
 		cmocka_unit_test(test_buffer_percent_set),
+		cmocka_unit_test(test_fill_peak_mmap),
+		cmocka_unit_test(test_fill_peak_splice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,8 +87,8 @@ int ksession_launch(struct ksession *s, struct ksession_launch *l)
 	return ret;
 }
 
-/* Most arguments ksession_consumer_start() adds: -o, -v, two rotations. */
-#define KSESSION_CONSUMER_MAX_ARGS 24
+/* Most arguments ksession_consumer_start() adds, extra ones included. */
+#define KSESSION_CONSUMER_MAX_ARGS 28
 
 /* "rundir/name" (malloc'd) when given is NULL, else a copy of given. */
 static char *ksession_consumer_path(const char *rundir, const char *given,
@@ -132,6 +132,10 @@ static void ksession_consumer_args(const struct ksession_consumer *c,
 	if (c->buffer_percent) {
 		args[n++] = "--buffer-percent";
 		args[n++] = (char *)c->buffer_percent;
+	}
+	if (c->stats_path) {
+		args[n++] = "--stats";
+		args[n++] = (char *)c->stats_path;
 	}
 	for (size_t i = 0; c->extra_args && c->extra_args[i] &&
 	     n < KSESSION_CONSUMER_MAX_ARGS; i++)

@@ -264,6 +264,7 @@ struct ksession_consumer {
 	uint64_t tracefile_count;	/* --tracefile-count; 0: keep every file */
 	const char *io;		/* --io sync|direct|uring, or NULL */
 	const char *buffer_percent; /* --buffer-percent P, or NULL */
+	const char *stats_path;	/* --stats FILE, or NULL */
 	char *const *extra_args;	/* more arguments (NULL-terminated), or NULL */
 	int timeout_ms;		/* for COMMAND_SOCK_READY; -1 forever */
 	unsigned int spawn_flags; /* enum ksession_spawn_flag, or 0 */

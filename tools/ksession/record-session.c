@@ -669,7 +669,7 @@ static int record_plan_consumers(struct record *r)
 static int record_start_one(struct record_consumer *c)
 {
 	struct record *r = c->r;
-	char *log_path = record_log_path(c);
+	char *log_path = record_log_path(c), *stats_path = record_stats_path(c);
 	struct ksession_consumer kc = {
 		.rundir = c->dir, .cmd_path = r->o.socket, .log_path = log_path,
 		.outdir = r->datadir, .verbose = r->o.verbose > 1,
@@ -677,6 +677,7 @@ static int record_start_one(struct record_consumer *c)
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 		.exe = r->consumer_bin,
 		.io = r->o.io,
+		.stats_path = stats_path,
 	};
 	char *tcp_args[] = { "--tcp-out", (char *)tcl_tcp_out(r->listen), NULL };
 	int ret;
@@ -684,7 +685,7 @@ static int record_start_one(struct record_consumer *c)
 	if (r->listen)
 		kc.extra_args = tcp_args;
 	record_rotation(r, &kc);
-	ret = !log_path ? -ENOMEM : ksession_new(&c->ks);
+	ret = !log_path || !stats_path ? -ENOMEM : ksession_new(&c->ks);
 	if (ret == 0) {
 		ksession_set_code_hook(c->ks, record_on_code, c);
 		ret = ksession_consumer_start(c->ks, &kc);
@@ -696,6 +697,7 @@ static int record_start_one(struct record_consumer *c)
 	else
 		record_tune_consumer(c);
 	free(log_path);
+	free(stats_path);
 	return ret;
 }
 

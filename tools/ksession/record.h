@@ -85,6 +85,15 @@ struct record_opts {
 	char **command;		/* after --, NULL-terminated, or NULL */
 };
 
+/* What the consumer says of one CPU's stream (kconsumerd --stats). */
+struct record_drain {
+	bool known;		/* its line was read */
+	uint64_t fill_pm;	/* peak fill of the buffer, per mille */
+	uint64_t drain_ns;	/* longest from ready to drained */
+	uint64_t call_ns;	/* longest single system call */
+	char call[24];		/* its name, "" for none */
+};
+
 /* One recorded CPU. */
 struct record_cpu {
 	bool online;		/* online and recorded (in -M's mask) */
@@ -98,6 +107,7 @@ struct record_cpu {
 	uint64_t first_index;	/* with -m: index of the oldest kept file */
 	uint64_t rotated_bytes;	/* with -m: in the files removed */
 	struct ftrace_page_totals pages;	/* what its page file holds */
+	struct record_drain drain;	/* the consumer's figures */
 };
 
 /*
@@ -226,6 +236,11 @@ int record_stop(struct record *r);
 
 /* record-report.c */
 int record_collect(struct record *r);
+
+/* record-stats.c: consumer c's statistics file (malloc'd), and reading
+ * every consumer's into r->cpu[].drain once they have exited. */
+char *record_stats_path(const struct record_consumer *c);
+void record_read_stats(struct record *r);
 bool record_need_kallsyms(struct record *r);
 void record_explain_partial(struct record *r);
 int record_write_tracedat(struct record *r);
