@@ -3,9 +3,12 @@
 # Before and after, in one run: the benchmarks of NEW_BUILD drive the
 # kconsumerd of OLD_BUILD and of NEW_BUILD in turn, A B A B, so that the
 # two runs of the same consumer show the noise a difference must exceed.
-# The harnesses (drain_throughput, idle_streams, shm_drain, shm_rate and,
-# as root with trace-cmd, ksession record in bench/ftrace/run.sh) are the
-# new build's; only the consumer changes.  The protocol is the same.
+# The harnesses (drain_throughput, idle_streams, shm_drain, shm_rate) are
+# the new build's; only the consumer changes.  The protocol is the same.
+# Then, as root with trace-cmd, bench/ftrace/run.sh once with both
+# builds' ksession and kconsumerd as alternating recorders (splice-old,
+# splice, mmap-old, mmap beside trace-cmd): the recorder changes as a
+# whole, since ksession and its consumer move together.
 # Usage: bench/compare.sh OLD_BUILD NEW_BUILD
 set -eu
 
@@ -29,11 +32,6 @@ pass() {
 	one "$new/bench/idle_streams" --consumer "$2"
 	one "$new/bench/shm/shm_drain" --consumer "$2"
 	one "$new/bench/shm/shm_rate" --consumer "$2" --kctf "$new/tools/ctf/kctf"
-	if [ "$(id -u)" -eq 0 ] && command -v trace-cmd >/dev/null; then
-		one env CONSUMER="$2" bash "$here/ftrace/run.sh" "$new"
-	else
-		echo "ftrace vs trace-cmd: skipped (needs root and trace-cmd)"
-	fi
 	echo
 }
 
@@ -42,3 +40,10 @@ pass "old #1" "$old/src/kconsumerd"
 pass "new #1" "$new/src/kconsumerd"
 pass "old #2" "$old/src/kconsumerd"
 pass "new #2" "$new/src/kconsumerd"
+if [ "$(id -u)" -eq 0 ] && command -v trace-cmd >/dev/null; then
+	echo "==== ftrace recorders: old (-old) and new"
+	one env OLD_BUILD="$old" RECORDERS="trace-cmd splice-old splice mmap-old mmap" \
+		bash "$here/ftrace/run.sh" "$new"
+else
+	echo "ftrace vs trace-cmd: skipped (needs root and trace-cmd)"
+fi

@@ -20,7 +20,8 @@
 # ksession and kconsumerd of OLD_BUILD instead: before and after a
 # change in one run),
 # KSESSION_ARGS (more options for ksession record, for tuning), CONSUMER
-# (another kconsumerd binary for ksession to start, e.g. an older build).
+# (another kconsumerd binary for ksession to start; it must take --stats:
+# for older builds use the -old recorders).
 #
 # STORM=sustained: the storm is the recorder's COMMAND (`trace-cmd record
 # ... STORM`, `ksession record ... -- STORM`: no settle, recording ends
@@ -305,6 +306,12 @@ others_of_run() {
 		printf "%s %.3f %.3f\n", r, y[1] - x[1] - s - c, y[2] - x[2] }'
 }
 
+# The consumer's own account of the last ksession run, per CPU, from the
+# summary: peak fill, longest drain, longest call.
+drain_of_run() {
+	sed -n 's/^  \(cpu[0-9]*\): .*; peak fill /       \1: peak fill /p' "$tmp/log"
+}
+
 # One sustained run: the storm is the recorder's command.
 run_sustained() {
 	local rec=$1 kb=$2 cpu total storm_s out
@@ -354,6 +361,7 @@ run_sustained() {
 	others_of_run "$rec" >> "$tmp/others"
 	tail -1 "$tmp/results" | awk -v o="$(tail -1 "$tmp/others" | cut -d' ' -f2-)" \
 		'{ printf "    -> lost %s left %s CPU %s (neither storm nor recorder, steal: %s)\n", $4, $5, $6, o }' >&2
+	case $rec in trace-cmd*|*-floor) ;; *) drain_of_run >&2;; esac
 	rm -f "$tmp/out.dat"
 	sync
 	sleep 0.5
