@@ -50,7 +50,9 @@
 # trace-cmd 3.1.6 fails on the function-tracer files these machines refuse:
 # it runs in a private mount namespace with empty files over them and a
 # "1" over /proc/sys/kernel/ftrace_enabled (nothing outlives the run).
-# Outputs are deleted and synced between runs (dirty page cache distorts).
+# Outputs are deleted and synced between runs (dirty page cache distorts),
+# then GAP seconds (0.5) pass: on a file system mounted with -o discard the
+# freed blocks' discards still run then, and writers wait behind them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,6 +73,7 @@ sustained)
 	echo "ftrace bench: STORM must be short or sustained" >&2; exit 2;;
 esac
 settle=1.5		# short storm: seconds between starting a recorder and the storm
+gap=${GAP:-0.5}		# seconds between runs, after the output is deleted and synced
 tracefs=/sys/kernel/tracing
 
 ksession=$build/tools/ksession/ksession
@@ -197,7 +200,7 @@ run_one() {
 	fi
 	rm -f "$tmp/out.dat"
 	sync
-	sleep 0.5
+	sleep "$gap"
 }
 
 # The sub-buffer size ksession picks by default for $1 KiB per CPU.
@@ -364,7 +367,7 @@ run_sustained() {
 	case $rec in trace-cmd*|*-floor) ;; *) drain_of_run >&2;; esac
 	rm -f "$tmp/out.dat"
 	sync
-	sleep 0.5
+	sleep "$gap"
 }
 
 # Sustained storm: median and worst run per recorder, CPU ratios.
