@@ -34,6 +34,9 @@ struct tcl_conn {
 
 /* The reason, printf-style; returns err. */
 static int tcl_why(int err, char *why, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int tcl_why(int err, char *why, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
