@@ -134,6 +134,12 @@ struct io_sink {
 	unsigned long subbuf;	/* the stream's sub-buffer size */
 	int fd;			/* current output, for the 2011 mirror, or -1 */
 	off_t off;		/* its write position */
+	bool pipe_given;	/* pages in the stream's pipe were given away by
+				   their producer (ftrace: the ring buffer
+				   swapped them out), so a sink may keep
+				   them once taken; else they may be the
+				   producer's memory (a memfd), to be
+				   written or copied before they are taken */
 };
 
 /* Where the driver stands in the sub-buffer it holds. */

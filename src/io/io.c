@@ -494,6 +494,7 @@ void io_stream_attach_sink(struct io_stream *s, struct io_sink *k)
 	if (k) {
 		k->c = &s->counters;
 		k->subbuf = s->pub->max_sb_size;
+		k->pipe_given = s->kind == IO_KIND_FTRACE;
 	}
 	io_mirror_out(s);
 }

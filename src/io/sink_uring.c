@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,19 +23,28 @@
  * only copies the bytes into memory of its own and queues the writes; the
  * kernel's io-wq threads take the file system's locks.
  *
- * The bytes taken are copied, from memory spans and from pipes alike,
- * into a staging ring of inflight_max bytes (64 MiB by default): "taken"
- * means "the source may reuse it", as with the sync sink, so a source
- * puts its sub-buffer (an LTTng or shm sub-buffer, the ftrace staging
- * page, the stream's pipe) at once and the producer never waits for the
- * disk.  Rejected: writing from the source's memory and calling bytes
- * taken only once written (a sub-buffer held per write, so a stall of
- * the disk stalls the producer again); IORING_OP_SPLICE from the pipe (a
- * splice in flight holds the pipe's lock while the file system blocks, so
- * the loop's next splice into that pipe would block the loop; one pipe
- * per write in flight costs two fds per write, and io_uring links cannot
- * order writes across submissions).  The copy costs a memcpy per byte in
- * the loop; writes at explicit offsets need no order among themselves.
+ * The bytes taken from memory spans are copied into a staging ring of
+ * inflight_max bytes (64 MiB by default): "taken" means "the source may
+ * reuse it", as with the sync sink, so a source puts its sub-buffer (an
+ * LTTng or shm sub-buffer, the ftrace staging page) at once and the
+ * producer never waits for the disk.  Rejected: writing from the source's
+ * memory and calling bytes taken only once written (a sub-buffer held per
+ * write, so a stall of the disk stalls the producer again).
+ *
+ * Bytes in a pipe whose pages their producer gave away (spliced ftrace
+ * pages: io_sink.pipe_given) are not copied: the loop moves them (page
+ * references, splice between pipes) into one
+ * of two staging pipes of the sink's own, and io-wq splices that pipe
+ * into the file at its offset (IORING_OP_SPLICE): one copy, as the sync
+ * sink's splice makes, instead of two.  A splice in flight holds its
+ * pipe's lock while the file system blocks, so the loop only ever fills
+ * a pipe that is not in flight; with both in flight, splice_from is full.
+ * Other pipe bytes (a shm memfd's pages, which the producer rewrites once
+ * they are put), and all of them where the kernel lacks IORING_OP_SPLICE,
+ * the pipes cannot be made or KCONSUMERD_URING_NO_SPLICE is set (tests),
+ * are read into the staging ring as memory ones.  Writes at
+ * explicit offsets need no order among themselves; they are submitted in
+ * the file's order, so that they retire in it.
  *
  * Writes: the bytes not yet submitted form one contiguous span of the
  * ring; it is submitted (IORING_OP_WRITE at its file offset, always run
@@ -76,6 +86,7 @@
 #define UR_OPS		256		/* data writes in flight */
 #define UR_HYG_MAX	64		/* hygiene requests in flight */
 #define UR_OP_MAX	(4UL << 20)	/* submitted at once from here */
+#define UR_PIPE_BYTES	(1UL << 20)	/* staging pipe capacity asked for */
 
 #define UR_TAG_SHIFT	56
 #define UR_TAG_DATA	1ULL
@@ -86,13 +97,26 @@
 #define UR_WAIT_FLAGS	(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | \
 			 SYNC_FILE_RANGE_WAIT_AFTER)
 
-/* One write in flight: ring bytes [pos, pos + len) at file offset off. */
+/*
+ * One write in flight: ring bytes [pos, pos + len), or the len bytes of
+ * staging pipe pipe (>= 0), at file offset off.
+ */
 struct ur_op {
 	uint64_t pos;
 	size_t len;
 	size_t done;
 	off_t off;
+	int pipe;
 	bool complete;
+};
+
+/* A staging pipe: filled by the loop, or in flight (never both). */
+struct ur_pipe {
+	int fd[2];
+	size_t cap;		/* its capacity */
+	size_t len;		/* bytes in it */
+	off_t off;		/* the file offset of its first byte */
+	bool inflight;
 };
 
 struct sink_uring {
@@ -113,10 +137,16 @@ struct sink_uring {
 	off_t pend_off;		/* their file offset */
 	struct ur_op ops[UR_OPS];
 	uint64_t op_head, op_tail; /* ops in flight: [op_head, op_tail) */
+	int pipes_state;	/* 0: not made yet, 1: made, -1: copy instead */
+	struct ur_pipe pipe[2];
+	int fill;		/* the pipe being filled, or -1 */
 	unsigned int nhyg;	/* hygiene requests in flight */
 	unsigned int nlinked;	/* of which linked (the fd must stay open) */
 	int err;		/* a write failed: -errno, returned from now on */
 };
+
+/* IORING_OP_SPLICE is there (probed with the other operations). */
+static bool ur_splice_supported;
 
 static struct sink_uring *ur_of(struct io_sink *k)
 {
@@ -135,7 +165,8 @@ static unsigned int ur_inflight(const struct sink_uring *u)
  */
 static bool ur_busy(const struct sink_uring *u)
 {
-	return ur_inflight(u) > 0 || u->nlinked > 0 || u->pend != u->head;
+	return ur_inflight(u) > 0 || u->nlinked > 0 || u->pend != u->head ||
+	       (u->fill >= 0 && u->pipe[u->fill].len > 0);
 }
 
 /* A free submission entry (submitting what is queued when none is). */
@@ -167,17 +198,22 @@ static int ur_queue_op(struct sink_uring *u, uint64_t i)
 	sqe = ur_sqe(u);
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_write(sqe, u->file->fd,
-			    u->buf + (op->pos + op->done) % u->size,
-			    (unsigned int)(op->len - op->done),
-			    (uint64_t)(op->off + (off_t)op->done));
+	if (op->pipe >= 0)
+		io_uring_prep_splice(sqe, u->pipe[op->pipe].fd[0], -1,
+				     u->file->fd, op->off + (off_t)op->done,
+				     (unsigned int)(op->len - op->done), 0);
+	else
+		io_uring_prep_write(sqe, u->file->fd,
+				    u->buf + (op->pos + op->done) % u->size,
+				    (unsigned int)(op->len - op->done),
+				    (uint64_t)(op->off + (off_t)op->done));
 	sqe->flags |= IOSQE_ASYNC;	/* never into the file system here */
 	io_uring_sqe_set_data64(sqe, UR_TAG_DATA << UR_TAG_SHIFT | i % UR_OPS);
 	return 0;
 }
 
-/* Submit the bytes not yet submitted as one write. */
-static void ur_submit_pending(struct sink_uring *u)
+/* Submit the ring's bytes not yet submitted as one write. */
+static void ur_submit_ring(struct sink_uring *u)
 {
 	struct ur_op *op;
 	size_t len = (size_t)(u->head - u->pend);
@@ -185,7 +221,8 @@ static void ur_submit_pending(struct sink_uring *u)
 	if (len == 0 || ur_inflight(u) >= UR_OPS)
 		return;
 	op = &u->ops[u->op_tail % UR_OPS];
-	*op = (struct ur_op){ .pos = u->pend, .len = len, .off = u->pend_off };
+	*op = (struct ur_op){ .pos = u->pend, .len = len, .off = u->pend_off,
+			      .pipe = -1 };
 	if (ur_queue_op(u, u->op_tail) < 0) {
 		u->err = -EBUSY;
 		return;
@@ -194,6 +231,43 @@ static void ur_submit_pending(struct sink_uring *u)
 	u->pend = u->head;
 	u->pend_off += (off_t)len;
 	io_uring_submit(&u->ring);
+}
+
+/* Submit the pipe being filled as one splice; the other fills next. */
+static void ur_submit_pipe(struct sink_uring *u)
+{
+	struct ur_pipe *p = u->fill >= 0 ? &u->pipe[u->fill] : NULL;
+	struct ur_op *op;
+
+	if (!p || p->len == 0 || ur_inflight(u) >= UR_OPS)
+		return;
+	op = &u->ops[u->op_tail % UR_OPS];
+	*op = (struct ur_op){ .len = p->len, .off = p->off, .pipe = u->fill };
+	if (ur_queue_op(u, u->op_tail) < 0) {
+		u->err = -EBUSY;
+		return;
+	}
+	u->op_tail++;
+	p->inflight = true;
+	u->fill = u->pipe[!u->fill].inflight ? -1 : !u->fill;
+	io_uring_submit(&u->ring);
+}
+
+/*
+ * Submit everything not yet submitted, the ring's and the pipe's, the
+ * one earlier in the file first: writes retire in the order they were
+ * submitted, which must be the file's for its hygiene.
+ */
+static void ur_submit_pending(struct sink_uring *u)
+{
+	bool pipe_first = u->fill >= 0 && u->pipe[u->fill].len > 0 &&
+		(u->pend == u->head || u->pipe[u->fill].off < u->pend_off);
+
+	if (pipe_first)
+		ur_submit_pipe(u);
+	ur_submit_ring(u);
+	if (!pipe_first)
+		ur_submit_pipe(u);
 }
 
 /* A write's completion: done, resubmitted for the rest, or failed. */
@@ -230,7 +304,14 @@ static void ur_retire(struct sink_uring *u)
 			break;
 		if (!u->err)
 			io_sink_file_written(u->file, op->off, op->len);
-		u->tail = op->pos + op->len;
+		if (op->pipe >= 0) {
+			u->pipe[op->pipe].inflight = false;
+			u->pipe[op->pipe].len = 0;
+			if (u->fill < 0)
+				u->fill = op->pipe;
+		} else {
+			u->tail = op->pos + op->len;
+		}
 		u->op_head++;
 	}
 }
@@ -281,7 +362,8 @@ static bool ur_sync_in(struct sink_uring *u)
 
 	if (u->k.off != at) {
 		ur_submit_pending(u);
-		if (u->pend != u->head)
+		if (u->pend != u->head ||
+		    (u->fill >= 0 && u->pipe[u->fill].len > 0))
 			return false;
 		u->pend_off = u->k.off;
 	}
@@ -483,6 +565,74 @@ static ssize_t ur_write(struct io_sink *k, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* The two staging pipes, made at the first pipe bytes; false: copy. */
+static bool ur_pipes(struct sink_uring *u)
+{
+	struct ur_pipe *p;
+	int size;
+
+	if (u->pipes_state)
+		return u->pipes_state > 0;
+	u->pipes_state = -1;
+	if (!ur_splice_supported)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		p = &u->pipe[i];
+		if (pipe2(p->fd, O_CLOEXEC | O_NONBLOCK) < 0) {
+			p->fd[0] = p->fd[1] = -1;
+			return false;
+		}
+		fcntl(p->fd[1], F_SETPIPE_SZ, (int)UR_PIPE_BYTES);
+		size = fcntl(p->fd[1], F_GETPIPE_SZ);
+		if (size <= 0)
+			return false;
+		p->cap = (size_t)size;
+	}
+	u->pipes_state = 1;
+	u->fill = 0;
+	return true;
+}
+
+/*
+ * Move up to len bytes from pipe_r into the pipe being filled: bytes,
+ * 0 when no pipe can take them now (both in flight, or the one filling
+ * is full or at another offset: it is submitted), or -errno.
+ */
+static ssize_t ur_splice_move(struct sink_uring *u, int pipe_r, size_t len)
+{
+	struct ur_pipe *p;
+	ssize_t n;
+
+	if (u->fill >= 0 && u->pipe[u->fill].len > 0 &&
+	    (u->pipe[u->fill].off + (off_t)u->pipe[u->fill].len != u->k.off ||
+	     u->pipe[u->fill].len >= u->pipe[u->fill].cap))
+		ur_submit_pending(u);
+	if (u->fill < 0)
+		return 0;
+	p = &u->pipe[u->fill];
+	if (p->len == 0) {
+		if (u->pend != u->head && !ur_sync_in(u))
+			return 0;
+		p->off = u->k.off;
+	}
+	if (len > p->cap - p->len)
+		len = p->cap - p->len;
+	do {
+		n = splice(pipe_r, NULL, p->fd[1], NULL, len,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	if (n == 0)	/* the source said these bytes are in the pipe */
+		return -EIO;
+	p->len += (size_t)n;
+	io_sink_file_take(u->file, (size_t)n);
+	ur_sync_out(u);
+	if (p->len >= p->cap)
+		ur_submit_pending(u);
+	return n;
+}
+
 static ssize_t ur_splice_from(struct io_sink *k, int pipe_r, size_t len)
 {
 	struct sink_uring *u = ur_of(k);
@@ -491,6 +641,18 @@ static ssize_t ur_splice_from(struct io_sink *k, int pipe_r, size_t len)
 
 	if (u->state <= 0)
 		return ur_pass_write(u, NULL, len, pipe_r);
+	if (u->k.pipe_given && ur_pipes(u)) {
+		ur_reap(u);
+		if (u->err)
+			return u->err;
+		u->file->off = u->k.off;
+		n = ur_splice_move(u, pipe_r, len);
+		if (n == 0) {
+			ur_rearm(u);
+			n = ur_splice_move(u, pipe_r, len);
+		}
+		return n == 0 ? (u->err ? u->err : -EAGAIN) : n;
+	}
 	dst = ur_reserve(u, &len);
 	if (!dst)
 		return u->err ? u->err : -EAGAIN;
@@ -618,6 +780,10 @@ static bool ur_ops_supported(struct io_uring *ring)
 
 	for (size_t i = 0; ok && i < sizeof(needed) / sizeof(needed[0]); i++)
 		ok = io_uring_opcode_supported(p, needed[i]);
+	if (ok)
+		ur_splice_supported = io_uring_opcode_supported(p,
+						IORING_OP_SPLICE) &&
+				      !getenv("KCONSUMERD_URING_NO_SPLICE");
 	io_uring_free_probe(p);
 	return ok;
 }
@@ -665,6 +831,13 @@ static void ur_teardown(struct sink_uring *u)
 	if (u->ring_ok)
 		io_uring_queue_exit(&u->ring);
 	u->ring_ok = false;
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++) {
+			if (u->pipe[i].fd[j] >= 0)
+				close(u->pipe[i].fd[j]);
+			u->pipe[i].fd[j] = -1;
+		}
+	}
 	if (u->efd >= 0)
 		close(u->efd);
 	u->efd = -1;
@@ -682,6 +855,9 @@ static struct sink_uring *ur_new(uint64_t inflight_max)
 		u->efd = -1;
 		u->gate = -1;
 		u->inflight_max = inflight_max;
+		u->fill = -1;
+		for (int i = 0; i < 2; i++)
+			u->pipe[i].fd[0] = u->pipe[i].fd[1] = -1;
 	}
 	return u;
 }

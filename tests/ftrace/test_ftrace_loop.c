@@ -44,6 +44,7 @@ struct fx {
 
 static char skip_reason[256];
 static bool tracefs_ok;
+static enum lttng_kconsumerd_io loop_io;	/* how add_stream's consumer writes */
 
 static int group_setup(void **state)
 {
@@ -77,6 +78,7 @@ static int setup(void **state)
 		return -1;
 	*state = f;
 	f->raw = -1;
+	loop_io = LTTNG_KCONSUMERD_IO_DEFAULT;
 	if (!tracefs_ok)
 		return 0;
 	if (!fu_inst_create(&f->in))
@@ -116,6 +118,12 @@ static void add_stream(struct fx *f, enum lttng_event_output mode)
 
 	harness_start(&f->h, NULL);
 	f->h_on = true;
+	if (loop_io != LTTNG_KCONSUMERD_IO_DEFAULT &&
+	    lttng_kconsumerd_set_io(f->h.ctx, loop_io) < 0) {
+		print_message("[  SKIP    ] ftrace loop: io_uring cannot be "
+			      "set up here\n");
+		skip();
+	}
 	f->raw = fu_open_raw(&f->in, CPU_TRACED, 0);
 	assert_true(f->raw >= 0);
 	ksession_stream_init(&st, f->raw, "cpu0", 4096);
@@ -196,6 +204,13 @@ static void test_loop_splice(void **state)
 static void test_loop_mmap(void **state)
 {
 	through_loop(state, LTTNG_EVENT_MMAP);
+}
+
+/* Through io_uring: spliced pages move to the file without a copy. */
+static void test_loop_splice_uring(void **state)
+{
+	loop_io = LTTNG_KCONSUMERD_IO_URING;
+	through_loop(state, LTTNG_EVENT_SPLICE);
 }
 
 /* CPU time the loop thread used, in ms. */
@@ -316,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_loop_splice),
 		T(test_loop_mmap),
+		T(test_loop_splice_uring),
 		T(test_idle_p0_splice),
 		T(test_idle_p0_mmap),
 		T(test_fill_peak_splice),

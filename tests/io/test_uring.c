@@ -37,7 +37,10 @@
  * completes); rotation waiting for the previous file's writes; EFBIG and
  * ENOSPC ending the stream with exactly the bytes that fit; close waiting
  * for writes in flight; the sync sink where asked for or where seccomp
- * refuses io_uring; the ring set up only with the first data; no fd leak.
+ * refuses io_uring; the ring set up only with the first data; no fd leak;
+ * pipe pages their producer gave away (as ftrace's, marked so here)
+ * moved into the sink's two staging pipes without a copy, byte for byte,
+ * a third batch pending while both pipes are in flight.
  */
 
 #define NR	4
@@ -597,6 +600,65 @@ static void test_seccomp_fallback(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The stream's pipe pages are given away (as ftrace's are): no copy. */
+static void create_given(struct fixture *f, bool gated)
+{
+	if (gated)
+		create_gated(f, (struct io_sink_spec){ .io = IO_SINK_IO_URING });
+	else
+		create(f, (struct io_sink_spec){ .io = IO_SINK_IO_URING });
+	assert_true(io_sink_is_uring(f->s->sink));
+	f->s->sink->pipe_given = true;
+}
+
+/* Sizes of every kind through the staging pipes, byte for byte. */
+static void test_given_byte_exact(void **state)
+{
+	struct fixture *f = *state;
+	size_t sizes[40];
+
+	create_given(f, false);
+	for (size_t i = 0; i < 40; i++) {
+		sizes[i] = 1 + (i * 7919) % SB;
+		assert_int_equal(lttng_double_write(f->d, sizes[i]), 0);
+		assert_int_equal(ut_consume(f->s),
+				 (ssize_t)lttng_double_padded(sizes[i]));
+	}
+	assert_true(ut_finish(f->s) >= 0);
+	check_file(f, f->path, sizes, 40);
+	check_balanced(f, 40);
+	assert_int_equal(io_stream_counters(f->s)->errors, 0);
+}
+
+/*
+ * Writes held at the gate: each of the first two sub-buffers goes into a
+ * staging pipe, submitted at its boundary; the third finds both in
+ * flight: pending, held.  Once the gate opens, everything lands.
+ */
+static void test_given_both_inflight(void **state)
+{
+	struct fixture *f = *state;
+	size_t sizes[3] = { SB, SB, SB };
+	struct lttng_double_stats st;
+
+	create_given(f, true);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(lttng_double_write(f->d, SB), 0);
+	assert_int_equal(io_consume_one(f->s), SB);
+	assert_int_equal(io_consume_one(f->s), SB);
+	assert_int_equal(io_consume_one(f->s), IO_PENDING);
+	assert_true(io_stream_held(f->s));
+	lttng_double_get_stats(f->d, &st);
+	assert_int_equal(st.puts, 2);
+	open_gate(f);
+	ut_wait(f->s);
+	assert_int_equal(ut_consume(f->s), SB);
+	assert_int_equal(ut_consume(f->s), 0);
+	assert_true(ut_finish(f->s) >= 0);
+	check_file(f, f->path, sizes, 3);
+	check_balanced(f, 3);
+}
+
 #define BOTH(t) \
 	{ #t "/splice", t, setup_splice, teardown, NULL }, \
 	{ #t "/mmap", t, setup_mmap, teardown, NULL }
@@ -617,6 +679,10 @@ int main(void)
 		ONE(test_sync_selected),
 		ONE(test_no_fd_leak),
 		ONE(test_seccomp_fallback),
+		{ "test_given_byte_exact", test_given_byte_exact, setup_splice,
+		  teardown, NULL },
+		{ "test_given_both_inflight", test_given_both_inflight,
+		  setup_splice, teardown, NULL },
 	};
 
 	if (!ut_uring_or_skip())
