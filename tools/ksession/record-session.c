@@ -665,6 +665,20 @@ static int record_plan_consumers(struct record *r)
 	return 0;
 }
 
+/*
+ * How the consumer writes: as --io says; by default io_uring in splice
+ * mode (the loop then never waits in the file system, and spliced pages
+ * reach the file without a copy: bench/ftrace, sustained storm), the
+ * consumer's own default (sync) in mmap mode, where pages come as memory
+ * and io_uring would copy them once more.
+ */
+static const char *record_consumer_io(const struct record *r)
+{
+	if (r->o.io)
+		return r->o.io;
+	return r->o.output == LTTNG_EVENT_SPLICE && !r->listen ? "uring" : NULL;
+}
+
 /* Start one consumer on the sockets of its directory. */
 static int record_start_one(struct record_consumer *c)
 {
@@ -676,7 +690,7 @@ static int record_start_one(struct record_consumer *c)
 		.timeout_ms = RECORD_READY_TIMEOUT_MS,
 		.spawn_flags = KSESSION_SPAWN_NEW_PGRP,
 		.exe = r->consumer_bin,
-		.io = r->o.io,
+		.io = record_consumer_io(r),
 		.stats_path = stats_path,
 	};
 	char *tcp_args[] = { "--tcp-out", (char *)tcl_tcp_out(r->listen), NULL };
