@@ -290,17 +290,20 @@ enum lttng_kconsumerd_io {
 
 /*
  * How the trace files of streams added from now on are written.  With
- * io_uring the loop never enters the file system: bytes are copied into
- * up to 64 MiB per stream of the consumer's memory and written by the
- * kernel's io_uring workers; a stream whose writes lag that far behind
- * waits (holding its sub-buffer) while the others go on.  SYNC writes and
+ * io_uring the loop never enters the file system: the kernel's io_uring
+ * workers write.  Spliced ftrace pages go to them without a copy (page
+ * references in two staging pipes per stream); other bytes are copied
+ * into up to 64 MiB per stream of the consumer's memory first.  A stream
+ * whose writes lag behind waits (holding its sub-buffer) while the
+ * others go on.  SYNC writes and
  * splices from the loop itself (a slow disk then stalls every stream).
  * DIRECT is SYNC where every write or splice of 128 KiB or more, aligned
  * to 4 KiB in memory, length and file offset, bypasses the page cache
  * (O_DIRECT): no copy, no writeback to wait for; smaller or unaligned
  * writes, and file systems without O_DIRECT, go the SYNC way.
  * The default is SYNC: io_uring removes the loop's stalls in the file
- * system but costs more CPU per sub-buffer (the copy and a submission).
+ * system but costs more CPU per sub-buffer (submissions, and the copy of
+ * bytes in memory).
  * Returns 0; -EINVAL for an unknown value; or, when io_uring is asked for
  * and cannot be used here (built without liburing, the
  * kernel or a seccomp filter refusing it), -ENOSYS or -EPERM: the files
