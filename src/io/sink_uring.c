@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -143,6 +144,9 @@ struct sink_uring {
 	unsigned int nhyg;	/* hygiene requests in flight */
 	unsigned int nlinked;	/* of which linked (the fd must stay open) */
 	int err;		/* a write failed: -errno, returned from now on */
+	off_t err_at;		/* where the first failed write stopped, or -1:
+				   the file is cut there once nothing is in
+				   flight (later writes may have landed) */
 };
 
 /* IORING_OP_SPLICE is there (probed with the other operations). */
@@ -263,11 +267,38 @@ static void ur_submit_pending(struct sink_uring *u)
 	bool pipe_first = u->fill >= 0 && u->pipe[u->fill].len > 0 &&
 		(u->pend == u->head || u->pipe[u->fill].off < u->pend_off);
 
+	if (u->err)
+		return;		/* nothing lands past a failed write */
 	if (pipe_first)
 		ur_submit_pipe(u);
 	ur_submit_ring(u);
 	if (!pipe_first)
 		ur_submit_pipe(u);
+}
+
+/*
+ * A write failed with its bytes from at on missing.  Writes run side by
+ * side in io-wq, so one further on may still land (a full disk freeing
+ * no room for the earlier one): the file would hold a hole before data.
+ * It is cut at the lowest such point once everything has completed, so
+ * that, as with the sync sink, it is a byte-exact prefix of the stream.
+ */
+static void ur_failed_at(struct sink_uring *u, off_t at)
+{
+	if (u->err_at < 0 || at < u->err_at)
+		u->err_at = at;
+}
+
+/* Everything has completed: cut the file where the first write failed. */
+static void ur_cut(struct sink_uring *u)
+{
+	struct stat sb;
+
+	if (u->err_at < 0 || u->file->fd < 0 ||
+	    fstat(u->file->fd, &sb) < 0 || sb.st_size <= u->err_at)
+		return;
+	if (ftruncate(u->file->fd, u->err_at) < 0)
+		u->err_at = -1;	/* nothing better: the hole stays */
 }
 
 /* A write's completion: done, resubmitted for the rest, or failed. */
@@ -278,6 +309,7 @@ static bool ur_complete_op(struct sink_uring *u, uint64_t idx, int res)
 	if (res <= 0) {
 		if (!u->err)
 			u->err = res < 0 ? res : -ENOSPC;
+		ur_failed_at(u, op->off + (off_t)op->done);
 		op->complete = true;
 		return false;
 	}
@@ -288,6 +320,7 @@ static bool ur_complete_op(struct sink_uring *u, uint64_t idx, int res)
 	}
 	if (ur_queue_op(u, idx) < 0) {	/* short: the rest, at its offset */
 		u->err = -EIO;
+		ur_failed_at(u, op->off + (off_t)op->done);
 		op->complete = true;
 		return false;
 	}
@@ -746,6 +779,7 @@ static void ur_close(struct io_sink *k)
 		return;
 	if (u->state > 0) {
 		ur_drain(u);
+		ur_cut(u);
 		u->file->ops->flush(u->file);	/* the tail, queued */
 	}
 	if (u->file)
@@ -855,6 +889,7 @@ static struct sink_uring *ur_new(uint64_t inflight_max)
 		u->efd = -1;
 		u->gate = -1;
 		u->inflight_max = inflight_max;
+		u->err_at = -1;
 		u->fill = -1;
 		for (int i = 0; i < 2; i++)
 			u->pipe[i].fd[0] = u->pipe[i].fd[1] = -1;

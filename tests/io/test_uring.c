@@ -388,8 +388,11 @@ static void test_efbig(void **state)
 	check_balanced(f, 2);
 }
 
-/* In a child of its own mount namespace: a 64 KiB tmpfs filled. */
-static int enospc_child(struct fixture *f)
+/*
+ * In a child of its own mount namespace: a 64 KiB tmpfs filled (given:
+ * through the staging pipes, several writes side by side).
+ */
+static int enospc_child(struct fixture *f, bool given)
 {
 	char mnt[600];
 	size_t len, sizes[8] = { SB, SB, SB, SB, SB, SB, SB, SB };
@@ -405,6 +408,7 @@ static int enospc_child(struct fixture *f)
 	create(f, (struct io_sink_spec){ .io = IO_SINK_IO_URING });
 	if (!io_sink_is_uring(f->s->sink))
 		return 2;
+	f->s->sink->pipe_given = given;
 	r = run_until_error(f, 8, true);
 	if (r != -ENOSPC)
 		return 3;
@@ -421,9 +425,8 @@ static int enospc_child(struct fixture *f)
 }
 
 /* A full file system ends the stream with ENOSPC, what fits is exact. */
-static void test_enospc(void **state)
+static void run_enospc(struct fixture *f, bool given)
 {
-	struct fixture *f = *state;
 	int status;
 	pid_t pid;
 
@@ -434,7 +437,7 @@ static void test_enospc(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(enospc_child(f));
+		_exit(enospc_child(f, given));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 77) {
@@ -442,6 +445,21 @@ static void test_enospc(void **state)
 		return;
 	}
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_enospc(void **state)
+{
+	run_enospc(*state, false);
+}
+
+/*
+ * The same through the staging pipes, whose writes run side by side: a
+ * later one may land after an earlier one failed; the file is still a
+ * byte-exact prefix (cut at the failure once all have completed).
+ */
+static void test_given_enospc(void **state)
+{
+	run_enospc(*state, true);
 }
 
 /* Destroyed without a flush while writes are in flight: close waits. */
@@ -683,6 +701,8 @@ int main(void)
 		  teardown, NULL },
 		{ "test_given_both_inflight", test_given_both_inflight,
 		  setup_splice, teardown, NULL },
+		{ "test_given_enospc", test_given_enospc, setup_splice,
+		  teardown, NULL },
 	};
 
 	if (!ut_uring_or_skip())
