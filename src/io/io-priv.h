@@ -123,6 +123,12 @@ struct io_sink_ops {
 	bool (*wait_readable)(const struct io_sink *k);
 	/* the stream ends: 0, -EAGAIN (call again later) or -errno */
 	int (*flush)(struct io_sink *k);
+	/*
+	 * optional, for sinks that write after taking: has a write failed
+	 * since (0 or -errno, without waiting)?  The loop asks while the
+	 * stream is idle, so that the failure is known before its end.
+	 */
+	int (*error)(struct io_sink *k);
 	/* free everything; tolerates a half-built sink */
 	void (*close)(struct io_sink *k);
 };

@@ -615,7 +615,20 @@ bool io_stream_quiet(const struct io_stream *s)
 
 bool io_stream_may_be_quiet(const struct io_stream *s)
 {
-	return s && s->src->quiet && s->wakeup_pct > 0;
+	return s && ((s->src->quiet && s->wakeup_pct > 0) ||
+		     (s->sink && s->sink->ops->error));
+}
+
+int io_stream_sink_error(struct io_stream *s)
+{
+	int err;
+
+	if (!s || !s->sink || !s->sink->ops->error || s->held.active)
+		return 0;
+	err = s->sink->ops->error(s->sink);
+	if (err < 0)
+		s->counters.errors++;
+	return err;
 }
 
 int io_stream_wait_fd(const struct io_stream *s)

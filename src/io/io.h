@@ -166,7 +166,8 @@ int io_stream_poll_fd(const struct io_stream *s);
 
 /*
  * Does the stream hold data its producer may not wake the loop for (a
- * wake-up threshold, io_params.wakeup_pct)?  The loop looks on a timer.
+ * wake-up threshold, io_params.wakeup_pct)?  The loop looks on a timer,
+ * which also asks io_stream_sink_error() of sinks that write later.
  */
 bool io_stream_quiet(const struct io_stream *s);
 
@@ -188,6 +189,12 @@ void io_call_done(struct io_counters *c, enum io_call call, uint64_t start_ns);
 
 /* Is that kind of wait possible for this stream at all? */
 bool io_stream_may_be_quiet(const struct io_stream *s);
+
+/*
+ * Has a write the sink took failed since (an io_uring sink writes later)?
+ * 0, or the -errno the stream must end with (counted in its errors once).
+ */
+int io_stream_sink_error(struct io_stream *s);
 
 /* With a sub-buffer held: the fd to wait on (writable) before calling again. */
 int io_stream_wait_fd(const struct io_stream *s);

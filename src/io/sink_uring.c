@@ -790,6 +790,17 @@ static void ur_close(struct io_sink *k)
 	free(u);
 }
 
+/* A write failed (reaped now, without waiting): its -errno, else 0. */
+static int ur_error(struct io_sink *k)
+{
+	struct sink_uring *u = ur_of(k);
+
+	if (u->state <= 0)
+		return 0;
+	ur_reap(u);
+	return u->err;
+}
+
 static const struct io_sink_ops sink_uring_ops = {
 	.begin = ur_begin,
 	.write = ur_write,
@@ -800,6 +811,7 @@ static const struct io_sink_ops sink_uring_ops = {
 	.wait_readable = ur_wait_readable,
 	.flush = ur_flush,
 	.close = ur_close,
+	.error = ur_error,
 };
 
 /* ---- set-up ------------------------------------------------------------ */

@@ -21,7 +21,9 @@
  * Streams whose producer wakes us only past a threshold (shm rings with a
  * wake-up percentage) may hold data nobody signals: every
  * STREAMS_QUIET_MS a timer, armed only while such streams exist, serves
- * those that have some.
+ * those that have some.  The same timer asks sinks that write after
+ * taking (io_uring) whether a write failed, so that an idle stream's
+ * failure ends it then rather than at its end.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -550,8 +552,16 @@ static void streams_quiet_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = io_now_ns();
 
 	cds_list_for_each_entry_safe(s, tmp, &st->list.head, pub.list) {
-		if (s->may_be_quiet && s->polled && io_stream_quiet(s->io))
+		int err = s->may_be_quiet && !s->waiting && !s->draining ?
+			io_stream_sink_error(s->io) : 0;
+
+		if (err < 0) {		/* a write the sink took failed */
+			s->err_counted = true;
+			stream_fail(s, err);
+		} else if (s->may_be_quiet && s->polled &&
+			   io_stream_quiet(s->io)) {
 			stream_service(s, EPOLLIN, now);
+		}
 	}
 }
 

@@ -38,6 +38,7 @@
  * ENOSPC ending the stream with exactly the bytes that fit; close waiting
  * for writes in flight; the sync sink where asked for or where seccomp
  * refuses io_uring; the ring set up only with the first data; no fd leak;
+ * a write failing while the stream is idle, known without a consume;
  * pipe pages their producer gave away (as ftrace's, marked so here)
  * moved into the sink's two staging pipes without a copy, byte for byte,
  * a third batch pending while both pipes are in flight.
@@ -424,6 +425,62 @@ static int enospc_child(struct fixture *f, bool given)
 	return 0;
 }
 
+/*
+ * In a child, a 64 KiB tmpfs: 4 sub-buffers taken while the gate holds
+ * every write, and no more data; once the writes run (and the last ones
+ * fail), io_stream_sink_error() says so without any further consume.
+ */
+static int idle_error_child(struct fixture *f)
+{
+	char mnt[600];
+	int err = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s/small", f->dir);
+	if (mkdir(mnt, 0755) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=32k") < 0)
+		return 77;
+	snprintf(f->path, sizeof(f->path), "%s/trace", mnt);
+	create_gated(f, (struct io_sink_spec){ .io = IO_SINK_IO_URING });
+	for (int i = 0; i < 4; i++) {
+		if (lttng_double_write(f->d, SB) < 0 || io_consume_one(f->s) != SB)
+			return 2;
+	}
+	if (io_stream_sink_error(f->s) != 0)
+		return 3;	/* nothing has run yet */
+	open_gate(f);
+	for (int i = 0; i < 5000 && err == 0; i++) {
+		usleep(1000);
+		err = io_stream_sink_error(f->s);
+	}
+	if (err != -ENOSPC || io_stream_counters(f->s)->errors != 1)
+		return 4;
+	return 0;
+}
+
+static void test_idle_error(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		printf("skipped: a full tmpfs needs root (mount)\n");
+		return;
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(idle_error_child(f));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		printf("skipped: no private tmpfs here (unshare or mount refused)\n");
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A full file system ends the stream with ENOSPC, what fits is exact. */
 static void run_enospc(struct fixture *f, bool given)
 {
@@ -703,6 +760,7 @@ int main(void)
 		  setup_splice, teardown, NULL },
 		{ "test_given_enospc", test_given_enospc, setup_splice,
 		  teardown, NULL },
+		ONE(test_idle_error),
 	};
 
 	if (!ut_uring_or_skip())

@@ -433,11 +433,14 @@ static void run_fill_peak(uint32_t output)
 	harness_wait_streams(&h, 1);
 	assert_int_equal(ksession_update_stream(h.ks, 9, PAUSE_FD, -1), 0);
 	usleep(100000);
-	/* each event fills its sub-buffer, which is committed at once */
-	assert_int_equal(stu_write_events(p, 1, NSB - 2, SB - 64), NSB - 2);
+	/* each event fills a sub-buffer, committed when the next one comes:
+	 * 7 events leave 6 committed and the 7th open */
+	assert_int_equal(stu_write_events(p, 1, NSB - 1, SB - 64), NSB - 1);
 	usleep(50000);
 	assert_int_equal(harness_file_size(harness_path(&h, "filled", path)), 0);
 	assert_int_equal(ksession_update_stream(h.ks, 9, ACTIVE_FD, -1), 0);
+	/* the 6 read before the close commits the 7th (1 of 8: no new peak) */
+	assert_int_equal(harness_wait_size(path, 6 * SB, 10000), 6 * SB);
 	assert_int_equal(kcshm_stream_close(p), 0);
 	wait_active(&h, 0);
 	stu_assert_file(harness_path(&h, "filled", path), rec.buf, rec.len);
