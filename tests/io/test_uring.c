@@ -430,7 +430,7 @@ static int enospc_child(struct fixture *f, bool given)
  * every write, and no more data; once the writes run (and the last ones
  * fail), io_stream_sink_error() says so without any further consume.
  */
-static int idle_error_child(struct fixture *f)
+static int idle_error_child(struct fixture *f, bool unused)
 {
 	char mnt[600];
 	int err = 0;
@@ -458,9 +458,13 @@ static int idle_error_child(struct fixture *f)
 	return 0;
 }
 
-static void test_idle_error(void **state)
+/*
+ * Run child(f, arg) in a child process that may mount a private tmpfs:
+ * its exit status 0 passes, 77 skips (no private tmpfs here).
+ */
+static void run_tmpfs_child(struct fixture *f,
+		int (*child)(struct fixture *, bool), bool arg)
 {
-	struct fixture *f = *state;
 	int status;
 	pid_t pid;
 
@@ -471,7 +475,7 @@ static void test_idle_error(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(idle_error_child(f));
+		_exit(child(f, arg));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 77) {
@@ -479,34 +483,17 @@ static void test_idle_error(void **state)
 		return;
 	}
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_idle_error(void **state)
+{
+	run_tmpfs_child(*state, idle_error_child, false);
 }
 
 /* A full file system ends the stream with ENOSPC, what fits is exact. */
-static void run_enospc(struct fixture *f, bool given)
-{
-	int status;
-	pid_t pid;
-
-	if (geteuid() != 0) {
-		printf("skipped: a full tmpfs needs root (mount)\n");
-		return;
-	}
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(enospc_child(f, given));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 77) {
-		printf("skipped: no private tmpfs here (unshare or mount refused)\n");
-		return;
-	}
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static void test_enospc(void **state)
 {
-	run_enospc(*state, false);
+	run_tmpfs_child(*state, enospc_child, false);
 }
 
 /*
@@ -516,7 +503,7 @@ static void test_enospc(void **state)
  */
 static void test_given_enospc(void **state)
 {
-	run_enospc(*state, true);
+	run_tmpfs_child(*state, enospc_child, true);
 }
 
 /* Destroyed without a flush while writes are in flight: close waits. */
