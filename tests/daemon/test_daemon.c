@@ -68,6 +68,28 @@ static void test_options(void **state)
 	assert_non_null(strstr(out, "--io fast: not sync, direct or uring"));
 }
 
+/*
+ * n pipe streams kernel/chan_0.. keyed key0.., each given len bytes of
+ * pattern key and closed, then STOP and the daemon's clean end.
+ */
+static void run_pipes(struct daemon *d, int n, int key0, uint64_t len)
+{
+	char path[64];
+	int w[16];
+
+	assert_true(n <= 16);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "kernel/chan_%d", i);
+		w[i] = daemon_add_pipe(d, key0 + i, path);
+	}
+	for (int i = 0; i < n; i++) {
+		harness_write_range(w[i], (uint64_t)(key0 + i), 0, len);
+		close(w[i]);
+	}
+	assert_int_equal(ksession_stop(d->ks), 0);
+	daemon_finish(d);
+}
+
 /* 8 pipe streams end to end, written the way extra (or the default) asks. */
 static void full_session(const char *extra)
 {
@@ -75,21 +97,11 @@ static void full_session(const char *extra)
 	struct daemon d;
 	struct stat st;
 	char path[PATH_MAX * 2];
-	int w[N];
 
 	daemon_start(&d, extra);
 	assert_int_equal(stat(d.cmd, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
-	for (int i = 0; i < N; i++) {
-		snprintf(path, sizeof(path), "kernel/chan_%d", i);
-		w[i] = daemon_add_pipe(&d, 200 + i, path);
-	}
-	for (int i = 0; i < N; i++) {
-		harness_write_range(w[i], 200 + i, 0, LEN);
-		close(w[i]);
-	}
-	assert_int_equal(ksession_stop(d.ks), 0);
-	daemon_finish(&d);
+	run_pipes(&d, N, 200, LEN);
 	for (int i = 0; i < N; i++) {
 		snprintf(path, sizeof(path), "%s/kernel/chan_%d", d.out, i);
 		harness_verify(path, 200 + i, LEN);
@@ -122,9 +134,9 @@ static void test_stats_file(void **state)
 {
 	enum { N = 3, LEN = 1024 * 1024 + 5 };
 	char tmp[PATH_MAX], stats[PATH_MAX + 16], extra[PATH_MAX + 32];
-	char path[PATH_MAX * 2], line[4096], want[PATH_MAX + 64], out[4096];
+	char line[4096], want[PATH_MAX + 64], out[4096];
 	unsigned long long bytes;
-	int w[N], seen = 0, totals = 0;
+	int seen = 0, totals = 0;
 	struct daemon d;
 	FILE *f;
 
@@ -136,16 +148,7 @@ static void test_stats_file(void **state)
 	snprintf(stats, sizeof(stats), "%s/stats", tmp);
 	snprintf(extra, sizeof(extra), "--stats=%s", stats);
 	daemon_start(&d, extra);
-	for (int i = 0; i < N; i++) {
-		snprintf(path, sizeof(path), "kernel/chan_%d", i);
-		w[i] = daemon_add_pipe(&d, 300 + i, path);
-	}
-	for (int i = 0; i < N; i++) {
-		harness_write_range(w[i], 300 + i, 0, LEN);
-		close(w[i]);
-	}
-	assert_int_equal(ksession_stop(d.ks), 0);
-	daemon_finish(&d);
+	run_pipes(&d, N, 300, LEN);
 	f = fopen(stats, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f)) {

@@ -24,23 +24,12 @@
 static int record_listen_head(struct record *r, unsigned char **buf,
 		size_t *len)
 {
-	struct tracedat_cpu *cpus = calloc(r->ncpus, sizeof(*cpus));
-	struct tracedat_input in = {
-		.instance_dirfd = tracefs_instance_dirfd(r->ti),
-		.root_dirfd = tracefs_root_dirfd(r->ti),
-		.systems = (const char *const *)r->systems,
-		.nsystems = r->nsystems, .cpus = cpus, .ncpus = r->ncpus,
-		.page_size = (size_t)r->subbuf_size, .kallsyms = r->kallsyms,
-		.version = "ksession " KC_VERSION, .file_version = 6,
-	};
-	char *clock = NULL;
-	size_t clen;
-	int ret = cpus ? 0 : -ENOMEM;
+	struct tracedat_input in;
+	struct tracedat_cpu *cpus;
+	char *clock;
+	int ret = record_tracedat_input(r, &in, &cpus, &clock);
 
-	if (ret == 0)
-		ret = tracefs_read_at(in.instance_dirfd, "trace_clock", &clock,
-				&clen);
-	in.trace_clock = clock;
+	in.file_version = 6;
 	if (ret == 0)
 		ret = tracedat_head_v6(&in, buf, len);
 	free(clock);

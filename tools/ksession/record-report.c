@@ -182,25 +182,42 @@ static void record_write_failed(struct record *r, int err)
 			"run `ksession recover %s`", r->datadir, r->datadir);
 }
 
-int record_write_tracedat(struct record *r)
+int record_tracedat_input(struct record *r, struct tracedat_input *in,
+		struct tracedat_cpu **cpus, char **clock)
 {
-	struct tracedat_cpu *cpus = calloc(r->ncpus, sizeof(*cpus));
-	struct tracedat_input in = {
+	size_t len;
+	int ret;
+
+	*clock = NULL;
+	*cpus = calloc(r->ncpus, sizeof(**cpus));
+	*in = (struct tracedat_input){
 		.instance_dirfd = tracefs_instance_dirfd(r->ti),
 		.root_dirfd = tracefs_root_dirfd(r->ti),
 		.systems = (const char *const *)r->systems,
-		.nsystems = r->nsystems, .cpus = cpus, .ncpus = r->ncpus,
+		.nsystems = r->nsystems, .cpus = *cpus, .ncpus = r->ncpus,
 		.page_size = (size_t)r->subbuf_size, .kallsyms = r->kallsyms,
 		.version = "ksession " KC_VERSION,
-		.file_version = r->o.file_version, .consume = true,
-		.whole_pages = r->partial[0] != '\0',
-		.on_page = record_on_page, .priv = r,
 	};
-	char *clock = NULL;
-	size_t len;
-	unsigned int i;
-	int ret = cpus ? 0 : -ENOMEM;
+	if (!*cpus)
+		return -ENOMEM;
+	ret = tracefs_read_at(in->instance_dirfd, "trace_clock", clock, &len);
+	in->trace_clock = *clock;
+	return ret;
+}
 
+int record_write_tracedat(struct record *r)
+{
+	struct tracedat_input in;
+	struct tracedat_cpu *cpus;
+	char *clock;
+	unsigned int i;
+	int ret = record_tracedat_input(r, &in, &cpus, &clock);
+
+	in.file_version = r->o.file_version;
+	in.consume = true;
+	in.whole_pages = r->partial[0] != '\0';
+	in.on_page = record_on_page;
+	in.priv = r;
 	for (i = 0; cpus && i < r->ncpus; i++) {
 		cpus[i].data_path = r->cpu[i].online && r->cpu[i].file_size ?
 			r->cpu[i].file : NULL;
@@ -210,9 +227,6 @@ int record_write_tracedat(struct record *r)
 		}
 		cpus[i].stats = r->cpu[i].stats_text;
 	}
-	if (ret == 0)
-		ret = tracefs_read_at(in.instance_dirfd, "trace_clock", &clock, &len);
-	in.trace_clock = clock;
 	if (ret == 0)
 		ret = tracedat_write(r->o.path, &in, &r->res);
 	if (ret < 0)

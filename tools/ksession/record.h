@@ -237,6 +237,15 @@ int record_stop(struct record *r);
 /* record-report.c */
 int record_collect(struct record *r);
 
+/*
+ * The trace.dat writer's input as this recording has it: the instance,
+ * its events, kallsyms, page size and trace clock, and *cpus (r->ncpus
+ * zeroed slots) for the caller to fill; *cpus and *clock are the
+ * caller's to free, also on failure.  0 or -errno.
+ */
+int record_tracedat_input(struct record *r, struct tracedat_input *in,
+		struct tracedat_cpu **cpus, char **clock);
+
 /* record-stats.c: consumer c's statistics file (malloc'd), and reading
  * every consumer's into r->cpu[].drain once they have exited. */
 char *record_stats_path(const struct record_consumer *c);
